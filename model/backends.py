@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-
 from detente.model.config import DetenteConfig
 
 BACKENDS = ("torch",)

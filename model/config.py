@@ -71,5 +71,7 @@ class DetenteConfig:
     def from_json_file(cls, path: Path) -> DetenteConfig:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.pop("model_type", None) != MODEL_TYPE:
-            raise ValueError(f"{path} is not a detente model config (model_type is not {MODEL_TYPE})")
+            raise ValueError(
+                f"{path} is not a detente model config (model_type is not {MODEL_TYPE})"
+            )
         return cls(**data)

@@ -7,10 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from detente.model.modeling import DetenteModel
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
-
-from detente.model.modeling import DetenteModel
 
 
 def set_threads(threads: int | None = None) -> int:
@@ -67,8 +66,10 @@ class TorchPredictor:
         tokenizer: PreTrainedTokenizerBase,
         dtype: torch.dtype = torch.float32,
         threads: int | None = None,
+        device: torch.device | str = "cpu",
     ) -> None:
         self.model = model.eval()
+        self.device = torch.device(device)
         self.tokenizer = tokenizer
         self.dtype = dtype
         self.config = model.config
@@ -90,10 +91,16 @@ class TorchPredictor:
         encoded = encode_pairs(self.tokenizer, texts, targets, self.config.max_length)
         batches = length_batches([len(e["input_ids"]) for e in encoded], batch_size)
         autocast = self.dtype != torch.float32
-        with torch.inference_mode(), torch.autocast("cpu", dtype=self.dtype, enabled=autocast):
+        device_type = self.device.type
+        with (
+            torch.inference_mode(),
+            torch.autocast(device_type, dtype=self.dtype, enabled=autocast),
+        ):
             for indices in tqdm(batches, disable=not show_progress, desc="scoring", unit="batch"):
                 batch = self.tokenizer.pad([encoded[i] for i in indices], return_tensors="pt")
-                output = self.model(**batch)
-                stance[indices] = torch.softmax(output.stance_logits.float(), -1).numpy()
-                sentiment[indices] = torch.softmax(output.sentiment_logits.float(), -1).numpy()
+                output = self.model(**{k: v.to(self.device) for k, v in batch.items()})
+                stance[indices] = torch.softmax(output.stance_logits.float(), -1).cpu().numpy()
+                sentiment[indices] = (
+                    torch.softmax(output.sentiment_logits.float(), -1).cpu().numpy()
+                )
         return stance, sentiment

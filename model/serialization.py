@@ -13,13 +13,12 @@ import tempfile
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
-from transformers import PreTrainedTokenizerBase
-
 from detente.model.base import base_sha256, resolve_base_path
 from detente.model.config import CONFIG_NAME, WEIGHTS_NAME, DetenteConfig
 from detente.model.modeling import DetenteModel, load_tokenizer
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from transformers import PreTrainedTokenizerBase
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -43,7 +42,8 @@ def save_model(
     directory.parent.mkdir(parents=True, exist_ok=True)
     dtype = DTYPES[model.config.saved_dtype]
     state = {
-        name: tensor.detach().to("cpu", dtype if tensor.is_floating_point() else tensor.dtype)
+        name: tensor.detach()
+        .to("cpu", dtype if tensor.is_floating_point() else tensor.dtype)
         .contiguous()
         .clone()
         for name, tensor in _state_to_save(model).items()

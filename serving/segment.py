@@ -1,0 +1,162 @@
+"""Sentence segmentation with character offsets and paragraph numbers.
+
+1. Paragraphs. A blank line always ends a paragraph. A single line break ends one too, unless
+   it is a line broken inside a sentence (hard-wrapped text). A break is a wrap when the line
+   is followed by a line starting in lower case, or when the line does not end a sentence (no
+   `.`, `!`, `?`, `:` or `…`, possibly followed by closing quotes or brackets; a title such as
+   `Mr.` or a time such as `10 a.m.` before a weekday does not count) and either the next line
+   starts with a digit or the line is about as long as the longest line of its block (a
+   full-width wrapped line). A short line without a full stop (a headline, a byline) therefore stays on
+   its own, and so does a title-cased line.
+2. Sentences. Each paragraph goes to pysbd (rule-based: quotes, abbreviations such as U.S.,
+   Mr. and Sept., decimal numbers), with its line breaks seen as spaces. Two fixes follow: a
+   piece that starts in lower case joins the sentence before, and so does a weekday or month
+   after `a.m.` / `p.m.` ("at 10 a.m. Monday").
+3. Offsets. pysbd's pieces are aligned back to the input, so `text[start:end]` is exactly the
+   sentence (without surrounding white space) for any input.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+_TERMINAL = re.compile(r"[.!?:;…][\"'”’»)\]]*$")
+_TITLES = re.compile(
+    r"\b(Mr|Mrs|Ms|Dr|Prof|Gen|Lt|Col|Capt|Sgt|Sen|Rep|Gov|Pres|Rev|St|Hon|Amb|Adm|Maj)\.$"
+)
+_WEEKDAY_OR_MONTH = re.compile(
+    r"^(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day\b|^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct"
+    r"|Nov|Dec)[a-z]*\b|^(local|GMT|UTC|EST|CET)\b"
+)
+_CLOCK = re.compile(r"\b[ap]\.m\.$", re.IGNORECASE)
+_BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+_WRAP_SHARE = 0.6  # a line at least this share of its block's longest line is "full width"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A sentence: `source[start:end] == text`, in paragraph `paragraph` (0-based)."""
+
+    text: str
+    start: int
+    end: int
+    paragraph: int
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def _is_title_case(line: str) -> bool:
+    words = [w for w in re.findall(r"[^\W\d_][\w'’-]*", line) if len(w) > 3]
+    return len(words) >= 2 and sum(w[0].isupper() for w in words) / len(words) >= 0.8
+
+
+def _ends_paragraph(line: str, next_line: str, longest: int) -> bool:
+    """Whether the break between two non-blank lines of a block ends a paragraph."""
+    line, next_line = line.strip(), next_line.strip()
+    first = next_line[:1]
+    if first.islower():
+        return False
+    if _TERMINAL.search(line):
+        after_clock = _CLOCK.search(line) and _WEEKDAY_OR_MONTH.match(next_line)
+        return not (_TITLES.search(line) or after_clock)
+    if first.isdigit():
+        return False
+    if _is_title_case(line):
+        return True
+    return len(line) < _WRAP_SHARE * longest
+
+
+def _blocks(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the runs of text between blank lines."""
+    spans, cursor = [], 0
+    for match in _BLANK_LINES.finditer(text):
+        spans.append((cursor, match.start()))
+        cursor = match.end()
+    spans.append((cursor, len(text)))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each paragraph, in order; lines wrapped inside a sentence are joined."""
+    result: list[tuple[int, int]] = []
+    for block_start, block_end in _blocks(text):
+        lines: list[tuple[int, int]] = []
+        cursor = block_start
+        for line in text[block_start:block_end].split("\n"):
+            if line.strip():
+                lines.append((cursor, cursor + len(line)))
+            cursor += len(line) + 1
+        longest = max(len(text[s:e].strip()) for s, e in lines)
+        start = lines[0][0]
+        for (s, e), (ns, ne) in zip(lines, lines[1:]):
+            if _ends_paragraph(text[s:e], text[ns:ne], longest):
+                result.append((start, e))
+                start = ns
+        result.append((start, lines[-1][1]))
+    return result
+
+
+def _align(source: str, pieces: list[str], offset: int) -> list[tuple[int, int]]:
+    """Map pysbd's pieces back to (start, end) in `source`, ignoring white space differences."""
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for piece in pieces:
+        chars = [c for c in piece if not c.isspace()]
+        if not chars:
+            continue
+        while cursor < len(source) and source[cursor].isspace():
+            cursor += 1
+        start = cursor
+        matched = 0
+        while cursor < len(source) and matched < len(chars):
+            if not source[cursor].isspace():
+                if source[cursor] != chars[matched]:
+                    break  # pysbd changed the text: the rest becomes one sentence
+                matched += 1
+            cursor += 1
+        if matched < len(chars):
+            spans.append((start, len(source.rstrip())))
+            cursor = len(source)
+            break
+        spans.append((start, cursor))
+    rest = source[cursor:]
+    if rest.strip():
+        lead = len(rest) - len(rest.lstrip())
+        spans.append((cursor + lead, len(source.rstrip())))
+    return [(offset + s, offset + e) for s, e in spans]
+
+
+def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Join pieces that cannot start a sentence to the sentence before them."""
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        piece = text[start:end]
+        letters = [c for c in piece if c.isalnum()]
+        if merged:
+            before = text[merged[-1][0] : merged[-1][1]]
+            starts_lower = piece.lstrip("\"'“‘«([")[:1].islower()
+            after_clock = _CLOCK.search(before) and _WEEKDAY_OR_MONTH.match(piece)
+            if starts_lower or after_clock or not letters:
+                merged[-1] = (merged[-1][0], end)
+                continue
+        merged.append((start, end))
+    return merged
+
+
+def segment(text: str) -> list[Segment]:
+    """Split `text` into sentences with offsets into `text` and paragraph numbers."""
+    segments: list[Segment] = []
+    for index, (p_start, p_end) in enumerate(paragraphs(text)):
+        chunk = text[p_start:p_end]
+        flat = re.sub(r"\s", " ", chunk)  # same length: line breaks read as spaces
+        pieces = _segmenter().segment(flat)
+        for start, end in _merge(text, _align(chunk, pieces, p_start)):
+            segments.append(Segment(text[start:end], start, end, index))
+    return segments

@@ -41,7 +41,7 @@ def tfidf_lr(
     seed: int = 0,
 ) -> tuple[np.ndarray | None, str]:
     """Word 1-2-gram TF-IDF and a class-balanced logistic regression, fit on the training data."""
-    pairs = [(t, y) for t, y in zip(train_texts, train_labels) if y in labels]
+    pairs = [(t, y) for t, y in zip(train_texts, train_labels, strict=True) if y in labels]
     classes = {y for _, y in pairs}
     if len(classes) < 2:
         return None, (

@@ -12,8 +12,13 @@ import numpy as np
 
 
 def bin_index(confidence: np.ndarray, n_bins: int) -> np.ndarray:
-    """Bin of each confidence: ceil(c * B) - 1, clipped to [0, B - 1]."""
-    return np.clip(np.ceil(confidence * n_bins).astype(int) - 1, 0, n_bins - 1)
+    """Bin of each confidence: ceil(c * B) - 1, clipped to [0, B - 1].
+
+    The product is rounded first so that a boundary such as 0.7 falls in (0.6, 0.7], not in
+    (0.7, 0.8] because 0.7 * 10 is 7.000000000000001 in floating point.
+    """
+    scaled = np.round(np.asarray(confidence, dtype=float) * n_bins, 9)
+    return np.clip(np.ceil(scaled).astype(int) - 1, 0, n_bins - 1)
 
 
 def calibration(probs: np.ndarray, gold: np.ndarray, n_bins: int = 10) -> dict[str, Any]:

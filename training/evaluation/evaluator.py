@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
 from detente.model.backends import Predictor
 from detente.training.evaluation import baselines as bl
 from detente.training.evaluation.bootstrap import bootstrap_ci
@@ -96,11 +95,8 @@ def score_heads(
     show_progress: bool = False,
 ) -> dict[str, HeadResult]:
     """Validate gold labels, score all records once, and split the result per labelled head."""
-    if not records:
-        raise EvaluationError("no records to evaluate")
+    check_records(records)
     gold = {head: _gold(records, head, head_labels(predictor, head)) for head in HEADS}
-    if not any(rows.size for rows, _ in gold.values()):
-        raise EvaluationError("no gold labels for any head (stance or sentiment) in the data")
     probs = dict(
         zip(
             HEADS,
@@ -110,6 +106,7 @@ def score_heads(
                 batch_size=batch_size,
                 show_progress=show_progress,
             ),
+            strict=True,
         )
     )
     return {
@@ -127,6 +124,14 @@ def flat_head_metrics(head: str, metrics: dict[str, Any], prefix: str = "") -> d
 def mean_macro_f1(flat: dict[str, Any]) -> float:
     values = [flat[f"{head}.macro_f1"] for head in HEADS if f"{head}.macro_f1" in flat]
     return float(np.mean(values))
+
+
+def check_records(records: Sequence[Record]) -> None:
+    """Raise EvaluationError unless there are records and at least one head has gold labels."""
+    if not records:
+        raise EvaluationError("no records to evaluate")
+    if not any(getattr(r, head) is not None for r in records for head in HEADS):
+        raise EvaluationError("no gold labels for any head (stance or sentiment) in the data")
 
 
 class Evaluator:
@@ -150,10 +155,7 @@ class DevEvaluator(Evaluator):
     def __init__(
         self, records: Sequence[Record], target: str | None = None, batch_size: int = 64
     ) -> None:
-        if not records:
-            raise EvaluationError("no dev records to evaluate")
-        if not any(getattr(r, head) is not None for r in records for head in HEADS):
-            raise EvaluationError("no gold labels for any head (stance or sentiment) in dev data")
+        check_records(records)
         self.records = list(records)
         self.target = target
         self.batch_size = batch_size
@@ -246,7 +248,8 @@ def _misclassified(
                     "predicted": result.labels[pred[k]],
                     "gold_probability": round(float(probs[result.gold[k]]), 4),
                     "probabilities": {
-                        label: round(float(p), 4) for label, p in zip(result.labels, probs)
+                        label: round(float(p), 4)
+                        for label, p in zip(result.labels, probs, strict=True)
                     },
                 }
             )

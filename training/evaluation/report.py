@@ -66,7 +66,8 @@ def terminal_table(metrics: dict[str, Any]) -> str:
     rows = [SUMMARY_HEADER, *summary_rows(metrics)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(SUMMARY_HEADER))]
     lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
@@ -93,10 +94,12 @@ def _head_section(head: str, m: dict[str, Any], plots: dict[str, str]) -> list[s
         )
         for label, c in m["per_class"].items()
     ]
-    confusion = [(f"**{label}**", *map(str, row)) for label, row in zip(labels, m["confusion"])]
+    confusion = [
+        (f"**{label}**", *map(str, row)) for label, row in zip(labels, m["confusion"], strict=True)
+    ]
     bins = [
         (
-            f"({b['lower']:.1f}, {b['upper']:.1f}]",
+            f"{'[' if b['lower'] == 0 else '('}{b['lower']:.2f}, {b['upper']:.2f}]",
             str(b["count"]),
             _num(b.get("confidence")),
             _num(b.get("accuracy")),

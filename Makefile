@@ -1,0 +1,45 @@
+# Each target sets up what it needs: `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint model semeval bench browser-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/detente score examples/article.txt --format table
+
+test: $(STAMP) browser-deps
+	$(BIN)/python -m pytest -q
+
+# Headless Chromium for the page test (Debian packages; skipped quietly where apt is absent).
+browser-deps:
+	@test -x /usr/bin/chromium || (command -v apt-get >/dev/null && \
+		(apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
+		 (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1)) \
+		|| echo "chromium not installed: the browser test will skip")
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# Rebuild the shipped default model from its config (needs ../shared/data; ~1-2 h on 2 cores).
+model: $(STAMP)
+	$(BIN)/detente train --config configs/default.yaml --output model/default
+
+semeval: $(STAMP)
+	$(BIN)/detente train --config configs/semeval.yaml --output runs/semeval
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_throughput.py
+	$(BIN)/python benchmarks/bench_http.py
+	$(BIN)/python benchmarks/bench_train.py
+
+clean:
+	rm -rf runs .pytest_cache

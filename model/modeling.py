@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from detente.model.base import base_sha256, resolve_base_path
-from detente.model.config import BaseModelInfo, DetenteConfig
 from torch import nn
 from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+
+from detente.model.base import base_sha256, resolve_base_path
+from detente.model.config import BaseModelInfo, DetenteConfig
 
 
 @dataclass

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from detente.model.modeling import DetenteModel
 from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
+
+from detente.model.modeling import DetenteModel
 
 
 def set_threads(threads: int | None = None) -> int:

@@ -13,12 +13,13 @@ import tempfile
 from pathlib import Path
 
 import torch
-from detente.model.base import base_sha256, resolve_base_path
-from detente.model.config import CONFIG_NAME, WEIGHTS_NAME, DetenteConfig
-from detente.model.modeling import DetenteModel, load_tokenizer
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from transformers import PreTrainedTokenizerBase
+
+from detente.model.base import base_sha256, resolve_base_path
+from detente.model.config import CONFIG_NAME, WEIGHTS_NAME, DetenteConfig
+from detente.model.modeling import DetenteModel, load_tokenizer
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 

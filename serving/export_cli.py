@@ -1,9 +1,211 @@
-"""Placeholder until this command is built."""
+"""`detente export --model DIR|default [--quantize/--no-quantize] [--check-data FILE ...]`.
+
+Writes the model as ONNX graphs for ONNX Runtime (`model.onnx`, and `model.int8.onnx` with int8
+weights) plus `onnx_export.json`, into the model directory (or, when it is read-only, the user
+cache), then scores a check set with PyTorch fp32 and with each graph and prints how many
+labels agree. Backends "onnx", "onnx-int8" and "auto" use these files; "auto" uses the int8
+graph only when its measured agreement is at least 99% on both heads.
+
+Check data: `.txt` files (articles or one sentence a line; split into sentences), `.jsonl`
+files (field `text`, `sentence` or `sentence_normalized`, optional `target`). Without
+`--check-data`, the example articles and the team-written statements are looked for under
+the current directory (`../shared/data/examples`, `data/negotiation_stance/written`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+DEFAULT_CHECK_GLOBS = (
+    "../shared/data/examples/*.txt",
+    "data/negotiation_stance/written/*.jsonl",
+    "examples/*.txt",
+)
+BUILTIN_CHECK = [
+    "Both sides said the talks in Geneva were constructive and agreed to meet again next week.",
+    "The ministry rejected any negotiations while troops remain on its territory.",
+    "Critics called the ceasefire proposal a trap that would only reward the aggressor.",
+    "Diplomats gathered in Paris on Wednesday for talks about the ongoing tensions.",
+    "Heavy shelling continued overnight in the east of the country, officials said.",
+    "The president welcomed the mediation offer and said dialogue was the only way forward.",
+    "Markets rose after reports that a prisoner exchange had been agreed.",
+    "Talks collapsed after the delegation walked out, accusing the other side of bad faith.",
+]
+TEXT_FIELDS = ("text", "sentence", "sentence_normalized")
 
-def export() -> None:
-    """Not built yet."""
-    typer.echo("detente export: not built yet", err=True)
-    raise typer.Exit(2)
+
+def _sentences_of(text: str) -> list[str]:
+    from detente.serving.segment import segment
+
+    return [s.text for s in segment(text) if len(s.text.split()) >= 3]
+
+
+def read_check_data(paths: Iterable[Path]) -> tuple[list[str], list[str | None]]:
+    """Sentences (and their targets, None: the model's default) from .txt and .jsonl files."""
+    texts: list[str] = []
+    targets: list[str | None] = []
+    for path in paths:
+        path = Path(path)
+        if path.suffix == ".jsonl":
+            with path.open(encoding="utf-8") as handle:
+                for number, line in enumerate(handle, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        record = json.loads(line)
+                    except ValueError as exc:
+                        raise ValueError(f"{path}:{number}: not JSON: {exc}") from None
+                    text = next(
+                        (record[f] for f in TEXT_FIELDS if isinstance(record.get(f), str)), None
+                    )
+                    if text is None:
+                        raise ValueError(f"{path}:{number}: no {'/'.join(TEXT_FIELDS)} field")
+                    target = record.get("target")
+                    texts.append(" ".join(text.split()))
+                    targets.append(target if isinstance(target, str) and target else None)
+        else:
+            for sentence in _sentences_of(path.read_text(encoding="utf-8", errors="replace")):
+                texts.append(" ".join(sentence.split()))
+                targets.append(None)
+    return texts, targets
+
+
+def default_check_files() -> list[Path]:
+    found: list[Path] = []
+    for pattern in DEFAULT_CHECK_GLOBS:
+        found.extend(sorted(Path().glob(pattern)))
+    return found
+
+
+def export(
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model directory, or 'default'.")
+    ] = "default",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the files (default: the model directory if writable, else "
+            "the cache). Backends find them only there or in the cache.",
+        ),
+    ] = None,
+    quantize: Annotated[
+        bool, typer.Option("--quantize/--no-quantize", help="Also write the int8 graph.")
+    ] = True,
+    check_data: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--check-data",
+            help="Sentences to check agreement with fp32 on (.txt or .jsonl; repeatable).",
+        ),
+    ] = None,
+    check_limit: Annotated[
+        int, typer.Option("--check-limit", help="Most check sentences to score.")
+    ] = 2000,
+    threads: Annotated[
+        int | None, typer.Option("--threads", help="CPU threads (default: all).")
+    ] = None,
+) -> None:
+    """Export a model to ONNX (fp32 and int8) and check agreement with PyTorch fp32."""
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    from detente.model.backends import (
+        AGREEMENT_FLOOR,
+        bf16_support,
+        label_agreement,
+        load_predictor,
+        resolve_model_dir,
+    )
+    from detente.model.base import BaseModelError
+    from detente.model.onnx_backend import (
+        ONNX_FILES,
+        OnnxExportError,
+        OnnxPredictor,
+        cache_root,
+        export_onnx,
+        record_agreement,
+    )
+    from detente.model.serialization import ModelLoadError
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    directory = resolve_model_dir(model)
+    if not (directory / "detente_config.json").is_file():
+        typer.echo(f"error: {directory} is not a detente model directory", err=True)
+        raise typer.Exit(2)
+    if check_limit < 1:
+        typer.echo("error: --check-limit must be at least 1", err=True)
+        raise typer.Exit(2)
+    files = list(check_data or [])
+    for path in files:
+        if not path.is_file():
+            typer.echo(f"error: --check-data {path}: no such file", err=True)
+            raise typer.Exit(2)
+    try:
+        texts, targets = read_check_data(files or default_check_files())
+    except (OSError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = export_onnx(directory, output, quantize=quantize)
+    except (ModelLoadError, BaseModelError, OnnxExportError, OSError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for backend, path in result.files.items():
+        typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {backend})")
+    typer.echo(f"export took {result.seconds:.1f} s")
+    if output is not None and result.directory.resolve() != directory.resolve():
+        typer.echo(
+            f"note: backends look for the files in {directory} or under {cache_root()} only",
+            err=True,
+        )
+
+    if not texts:
+        texts, targets = list(BUILTIN_CHECK), [None] * len(BUILTIN_CHECK)
+        typer.echo(
+            f"note: no check data found; checking on {len(texts)} built-in sentences only "
+            "(pass --check-data FILE for a real check)",
+            err=True,
+        )
+    texts, targets = texts[:check_limit], targets[:check_limit]
+    typer.echo(f"checking agreement with torch fp32 on {len(texts)} sentences")
+    reference = load_predictor(directory, "torch", threads).predict_probs(texts, targets)
+    agreement = {}
+    candidates: list[tuple[str, object]] = [
+        (backend, lambda b=backend: OnnxPredictor(directory, result.files[b], b != "onnx", threads))
+        for backend in ONNX_FILES
+        if backend in result.files
+    ]
+    if bf16_support():
+        candidates.append(("bf16", lambda: load_predictor(directory, "bf16", threads)))
+    for backend, make in candidates:
+        predictor = make()
+        started = time.perf_counter()
+        probs = predictor.predict_probs(texts, targets)
+        rate = len(texts) / (time.perf_counter() - started)
+        found = label_agreement(reference, probs)
+        agreement[backend] = {**found, "n": len(texts)}
+        typer.echo(
+            f"{backend:10s} stance {found['stance']:.2%}  sentiment {found['sentiment']:.2%}  "
+            f"max |p - p_fp32| {found['max_abs_diff']:.4f}  ({rate:.0f} sentences/s)"
+        )
+        if found["stance"] < AGREEMENT_FLOOR or found["sentiment"] < AGREEMENT_FLOOR:
+            typer.echo(
+                f"warning: {backend} keeps fewer than {AGREEMENT_FLOOR:.0%} of the fp32 labels; "
+                "backend auto will not use it",
+                err=True,
+            )
+    check = {"files": [str(p) for p in files or default_check_files()], "sentences": len(texts)}
+    record_agreement(result.directory, agreement, check)

@@ -19,7 +19,7 @@ class LabelScores:
 
     @classmethod
     def from_row(cls, labels: list[str] | tuple[str, ...], row: Any) -> LabelScores:
-        probs = {label: round(float(p), 6) for label, p in zip(labels, row)}
+        probs = {label: round(float(p), 6) for label, p in zip(labels, row, strict=True)}
         return cls(label=max(probs, key=probs.__getitem__), probs=probs)
 
     def to_dict(self) -> dict[str, Any]:

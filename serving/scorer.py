@@ -114,7 +114,9 @@ class Scorer:
         size = batch_size or self.batch_size
         stance, sentiment = self.predictor.predict_probs(texts, list(targets), batch_size=size)
         second = [
-            i for i, (t, s) in enumerate(zip(targets, sentiment_targets)) if s and s != t
+            i
+            for i, (t, s) in enumerate(zip(targets, sentiment_targets, strict=True))
+            if s and s != t
         ]
         if second:
             _, toward = self.predictor.predict_probs(
@@ -219,7 +221,7 @@ class Scorer:
         row = 0
         for prepared in chunk:
             sentences = []
-            for seg, reason in zip(prepared.segments, prepared.reasons):
+            for seg, reason in zip(prepared.segments, prepared.reasons, strict=True):
                 sentences.append(
                     SentenceResult(
                         text=seg.text,

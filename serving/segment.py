@@ -1,13 +1,13 @@
 """Sentence segmentation with character offsets and paragraph numbers.
 
 1. Paragraphs. A blank line always ends a paragraph. A single line break ends one too, unless
-   it is a line broken inside a sentence (hard-wrapped text). A break is a wrap when the line
-   is followed by a line starting in lower case, or when the line does not end a sentence (no
-   `.`, `!`, `?`, `:` or `…`, possibly followed by closing quotes or brackets; a title such as
-   `Mr.` or a time such as `10 a.m.` before a weekday does not count) and either the next line
-   starts with a digit or the line is about as long as the longest line of its block (a
-   full-width wrapped line). A short line without a full stop (a headline, a byline) therefore stays on
-   its own, and so does a title-cased line.
+   it is a line broken inside a sentence (hard-wrapped text). A break is a wrap when the next
+   line starts in lower case, or when the line does not end a sentence (no `.`, `!`, `?`, `:`
+   or `…`, possibly followed by closing quotes or brackets; a title such as `Mr.` or a time
+   such as `10 a.m.` before a weekday does not count), is not title-cased (a headline), and
+   the next line's first word would not have fitted on it within the width of the block's
+   longest line (that is why a wrapping writer broke it). A short line without a full stop (a
+   headline, a byline, a date) therefore stays on its own.
 2. Sentences. Each paragraph goes to pysbd (rule-based: quotes, abbreviations such as U.S.,
    Mr. and Sept., decimal numbers), with its line breaks seen as spaces. Two fixes follow: a
    piece that starts in lower case joins the sentence before, and so does a weekday or month
@@ -32,7 +32,6 @@ _WEEKDAY_OR_MONTH = re.compile(
 )
 _CLOCK = re.compile(r"\b[ap]\.m\.$", re.IGNORECASE)
 _BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*\n\s*")
-_WRAP_SHARE = 0.6  # a line at least this share of its block's longest line is "full width"
 
 
 @dataclass(frozen=True)
@@ -66,11 +65,10 @@ def _ends_paragraph(line: str, next_line: str, longest: int) -> bool:
     if _TERMINAL.search(line):
         after_clock = _CLOCK.search(line) and _WEEKDAY_OR_MONTH.match(next_line)
         return not (_TITLES.search(line) or after_clock)
-    if first.isdigit():
-        return False
     if _is_title_case(line):
         return True
-    return len(line) < _WRAP_SHARE * longest
+    next_word = next_line.split(maxsplit=1)[0] if next_line else ""
+    return len(line) + 1 + len(next_word) <= longest  # the next word would have fitted
 
 
 def _blocks(text: str) -> list[tuple[int, int]]:
@@ -95,7 +93,7 @@ def paragraphs(text: str) -> list[tuple[int, int]]:
             cursor += len(line) + 1
         longest = max(len(text[s:e].strip()) for s, e in lines)
         start = lines[0][0]
-        for (s, e), (ns, ne) in zip(lines, lines[1:]):
+        for (s, e), (ns, ne) in zip(lines[:-1], lines[1:], strict=True):
             if _ends_paragraph(text[s:e], text[ns:ne], longest):
                 result.append((start, e))
                 start = ns

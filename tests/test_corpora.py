@@ -70,7 +70,9 @@ def test_jsonl_explode_with_match_and_numeric_label_map(tmp_path: Path) -> None:
 
 
 def test_bad_json_line_is_reported(tmp_path: Path) -> None:
-    cfg = corpus(tmp_path, "b.jsonl", '{"text": "a", "stance": "none"}\n{"text": \n', stance_column="stance")
+    cfg = corpus(
+        tmp_path, "b.jsonl", '{"text": "a", "stance": "none"}\n{"text": \n', stance_column="stance"
+    )
     with pytest.raises(DataError, match=r"b\.jsonl:2: invalid JSON"):
         load_corpus(cfg, "train")
 
@@ -130,11 +132,16 @@ def test_parquet_and_datasets_directory(tmp_path: Path) -> None:
     table = pa.table({"text": ["a b", "c d"], "stance": ["favor", "none"]})
     pq.write_table(table, tmp_path / "p.parquet")
     cfg = CorpusConfig(
-        name="p", format="parquet", files={"train": str(tmp_path / "p.parquet")}, stance_column="stance"
+        name="p",
+        format="parquet",
+        files={"train": str(tmp_path / "p.parquet")},
+        stance_column="stance",
     )
     assert [r.stance for r in load_corpus(cfg, "train")] == ["favor", "none"]
     datasets.Dataset.from_dict(table.to_pydict()).save_to_disk(str(tmp_path / "ds"))
-    cfg = CorpusConfig(name="d", format="datasets", files={"train": str(tmp_path / "ds")}, stance_column="stance")
+    cfg = CorpusConfig(
+        name="d", format="datasets", files={"train": str(tmp_path / "ds")}, stance_column="stance"
+    )
     assert [r.text for r in load_corpus(cfg, "train")] == ["a b", "c d"]
 
 

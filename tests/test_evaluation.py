@@ -5,6 +5,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.metrics import (
+    accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
+from typer.testing import CliRunner
+
 from detente.model.backends import load_predictor
 from detente.serving.cli import app
 from detente.training.evaluation.baselines import majority, tfidf_lr, vader, vader_labels
@@ -24,13 +32,6 @@ from detente.training.evaluation.metrics import (
 )
 from detente.training.evaluation.report import terminal_table, write_report
 from detente.training.records import Record
-from sklearn.metrics import (
-    accuracy_score,
-    confusion_matrix,
-    f1_score,
-    precision_recall_fscore_support,
-)
-from typer.testing import CliRunner
 
 STANCE = ["none", "against", "favor"]
 SENTIMENT = ["negative", "neutral", "positive"]

@@ -19,7 +19,7 @@ def test_round_trip_gives_identical_predictions(tiny_model_dir: Path, tmp_path: 
     before = TorchPredictor(model, tokenizer).predict_probs(TEXTS, TARGETS)
     again = save_model(model, tokenizer, tmp_path / "copy")
     after = TorchPredictor(*load_model(again)).predict_probs(TEXTS, TARGETS)
-    for left, right in zip(before, after):
+    for left, right in zip(before, after, strict=True):
         np.testing.assert_allclose(left, right, atol=1e-6)
     assert before[0].shape == (3, 3) and before[1].shape == (3, 3)
     np.testing.assert_allclose(before[0].sum(1), 1.0, atol=1e-5)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -21,11 +22,14 @@ def dev_metrics(predictor, records) -> dict[str, float]:
 
 
 def train(
-    config: Path = typer.Option(..., "--config", "-c", help="YAML experiment config."),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Model directory to write (default: the config's)."
-    ),
-    resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint."),
+    config: Annotated[Path, typer.Option("--config", "-c", help="YAML experiment config.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Model directory to write (default: the config's)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue from the last checkpoint.")
+    ] = False,
 ) -> None:
     """Fine-tune a stance-and-sentiment model on the corpora named in a config."""
     from detente.training.corpora import DataError, load_corpus
@@ -43,7 +47,9 @@ def train(
             c.name: load_corpus(c, "train", experiment.data_root) for c in experiment.corpora
         }
         dev_records = [
-            r for c in experiment.eval_corpora("dev") for r in load_corpus(c, "dev", experiment.data_root)
+            r
+            for c in experiment.eval_corpora("dev")
+            for r in load_corpus(c, "dev", experiment.data_root)
         ]
     except DataError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -24,16 +24,17 @@ from pathlib import Path
 import numpy as np
 import torch
 import yaml
+from safetensors.torch import load_file, save_file
+from torch.optim.lr_scheduler import LambdaLR
+from tqdm.auto import tqdm
+from transformers import PreTrainedTokenizerBase
+
 from detente.model.config import DetenteConfig
 from detente.model.modeling import IGNORE, DetenteModel, load_tokenizer
 from detente.model.predict import TorchPredictor, encode_pairs, set_threads
 from detente.model.serialization import replace_directory, save_model
 from detente.training.records import Record
 from detente.training.training_args import ExperimentConfig
-from safetensors.torch import load_file, save_file
-from torch.optim.lr_scheduler import LambdaLR
-from tqdm.auto import tqdm
-from transformers import PreTrainedTokenizerBase
 
 logger = logging.getLogger(__name__)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from detente.model.base import DEFAULT_BASE
 from detente.model.config import DEFAULT_TARGET, LoraSettings
 from detente.training.corpora import CorpusConfig, DataError

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
 from detente.model.backends import Predictor
 from detente.training.evaluation import baselines as bl
 from detente.training.evaluation.bootstrap import bootstrap_ci
@@ -69,6 +70,14 @@ def head_labels(predictor: Predictor, head: str) -> list[str]:
 
 def resolve_targets(records: Sequence[Record], default: str, override: str | None) -> list[str]:
     return [override or record.target or default for record in records]
+
+
+def check_records(records: Sequence[Record]) -> None:
+    """Raise EvaluationError unless there are records and at least one head has gold labels."""
+    if not records:
+        raise EvaluationError("no records to evaluate")
+    if not any(getattr(r, head) is not None for r in records for head in HEADS):
+        raise EvaluationError("no gold labels for any head (stance or sentiment) in the data")
 
 
 def _gold(records: Sequence[Record], head: str, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -124,14 +133,6 @@ def flat_head_metrics(head: str, metrics: dict[str, Any], prefix: str = "") -> d
 def mean_macro_f1(flat: dict[str, Any]) -> float:
     values = [flat[f"{head}.macro_f1"] for head in HEADS if f"{head}.macro_f1" in flat]
     return float(np.mean(values))
-
-
-def check_records(records: Sequence[Record]) -> None:
-    """Raise EvaluationError unless there are records and at least one head has gold labels."""
-    if not records:
-        raise EvaluationError("no records to evaluate")
-    if not any(getattr(r, head) is not None for r in records for head in HEADS):
-        raise EvaluationError("no gold labels for any head (stance or sentiment) in the data")
 
 
 class Evaluator:

@@ -4,6 +4,7 @@ short plain-text table for the terminal."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,21 +62,42 @@ def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, ...]]:
     return rows
 
 
-def terminal_table(metrics: dict[str, Any]) -> str:
-    """Aligned plain-text table of `summary_rows`."""
-    rows = [SUMMARY_HEADER, *summary_rows(metrics)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(SUMMARY_HEADER))]
+def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
     ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def per_target_rows(per_target: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Header and one row per target: n, and accuracy / macro-F1 (/ F_avg) per head."""
+    heads = [h for h in HEADS if any(h in entry for entry in per_target.values())]
+    header = ["target", "n"]
+    for head in heads:
+        header += [f"{head} acc", f"{head} macro-F1"] + (["F_avg"] if head == "stance" else [])
+    rows = [tuple(header)]
+    for target, entry in per_target.items():
+        row = [target, str(entry["n"])]
+        for head in heads:
+            m = entry.get(head, {})
+            row += [_num(m.get("accuracy")), _num(m.get("macro_f1"))]
+            if head == "stance":
+                row.append(_num(m.get("f_avg")))
+        rows.append(tuple(row))
+    return rows
+
+
+def terminal_table(metrics: dict[str, Any]) -> str:
+    """Aligned plain-text summary (model and baselines per head), then the per-target table."""
+    lines = _aligned([SUMMARY_HEADER, *summary_rows(metrics)])
+    if "per_target" in metrics:
+        lines += ["", *_aligned(per_target_rows(metrics["per_target"]))]
     return "\n".join(lines)
 
 
-def _md_table(
-    header: tuple[str, ...] | list[str], rows: list[tuple[str, ...]] | list[list[str]]
-) -> str:
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -134,19 +156,7 @@ def _head_section(head: str, m: dict[str, Any], plots: dict[str, str]) -> list[s
 
 
 def _per_target_section(per_target: dict[str, Any]) -> list[str]:
-    heads = [h for h in HEADS if any(h in entry for entry in per_target.values())]
-    header = ["target", "n"]
-    for head in heads:
-        header += [f"{head} accuracy", f"{head} macro-F1"] + (["F_avg"] if head == "stance" else [])
-    rows = []
-    for target, entry in per_target.items():
-        row = [target, str(entry["n"])]
-        for head in heads:
-            m = entry.get(head, {})
-            row += [_num(m.get("accuracy")), _num(m.get("macro_f1"))]
-            if head == "stance":
-                row.append(_num(m.get("f_avg")))
-        rows.append(row)
+    header, *rows = per_target_rows(per_target)
     return ["## Per target", "", _md_table(header, rows), ""]
 
 
@@ -164,11 +174,16 @@ def markdown_report(
     metrics = evaluation.metrics
     out = ["# detente evaluation", "", *[f"- {line}" for line in title_lines], ""]
     out += ["## Summary", "", _md_table(SUMMARY_HEADER, summary_rows(metrics)), ""]
+    settings = metrics["settings"]
+    intervals = (
+        f"Intervals: {settings['confidence']:.0%} percentile bootstrap over examples "
+        f"({settings['bootstrap_resamples']} resamples, seed {settings['seed']})."
+        if settings["bootstrap_resamples"]
+        else "No bootstrap intervals (--bootstrap 0)."
+    )
     out += [
-        "Intervals: 95% percentile bootstrap over examples "
-        f"({metrics['settings']['bootstrap_resamples']} resamples, seed "
-        f"{metrics['settings']['seed']}). Macro-F1 averages the classes present in gold or "
-        "predictions.",
+        f"{intervals} Macro-F1 averages the classes present in gold or predictions; "
+        "F_avg = (F1 favor + F1 against) / 2.",
         "",
     ]
     for head in HEADS:

@@ -67,15 +67,27 @@ def resolve_model(model: str) -> tuple[Path, bool]:
     return RANDOM_HEAD_MODEL, False
 
 
-def ensure_export(directory: Path) -> dict[str, Any]:
-    """The ONNX export of `directory` (made into the cache when missing); its info."""
-    from detente.model.onnx_backend import cache_dir_for, export_onnx, find_export, model_fingerprint
+def ensure_export(directory: Path, data_root: Path) -> dict[str, Any]:
+    """The ONNX export of `directory` and its info. When there is none, export into the cache
+    and check agreement with fp32 on real sentences as `detente export` does (the stored
+    agreement is what backend "auto" goes by)."""
+    from detente.model.onnx_backend import (
+        cache_dir_for,
+        check_export,
+        export_onnx,
+        find_export,
+        model_fingerprint,
+    )
 
     found = find_export(directory)
     if found is None:
         target = cache_dir_for(model_fingerprint(directory))
-        note(f"no ONNX export of {directory}; exporting into {target} (detente export)")
+        note(f"no ONNX export of {directory}; exporting into {target} (as detente export does)")
         export_onnx(directory, target)
+        texts, origin = news_sentences(1000, data_root)
+        check_export(
+            directory, target, texts, ["negotiations"] * len(texts), source={"files": [origin]}
+        )
         found = find_export(directory)
         assert found is not None
     return {"directory": str(found[0]), **found[1]}
@@ -151,7 +163,10 @@ def dev_sets(data_root: Path, limit: int = 1000) -> dict[str, tuple[list[str], l
     candidates = data_root / "news" / "ukraine_war_gdelt" / "negotiation_candidate_sentences.jsonl"
     if candidates.is_file():
         texts = [json.loads(line)["sentence"] for line in candidates.open(encoding="utf-8")]
-        sets["GDELT negotiation candidates"] = (texts[:limit], ["negotiations"] * len(texts[:limit]))
+        sets["GDELT negotiation candidates"] = (
+            texts[:limit],
+            ["negotiations"] * len(texts[:limit]),
+        )
     if not data_root.is_dir():
         note(f"{data_root} not found: dev agreement uses the team-written statements only")
     return sets

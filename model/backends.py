@@ -12,14 +12,21 @@ Backends:
              be emulated and slow.
   onnx       ONNX Runtime over the fp32 graph written by `detente export`. Never imports torch.
   onnx-int8  ONNX Runtime over the int8 (dynamically quantised) graph. Never imports torch.
-  auto       the fastest that is available and checked: onnx-int8 when an up-to-date export
-             exists and its measured agreement with fp32 (stored by `detente export`) is at
-             least AGREEMENT_FLOOR on both heads; else bf16 on a CPU with AMX; else onnx when
-             exported; else torch.
+  auto       the fastest that is available and checked, in this order: bf16 on a CPU with AMX
+             (unless `detente export` measured it below AGREEMENT_FLOOR); onnx-int8 when an
+             up-to-date export exists and the agreement with fp32 that `detente export`
+             measured and stored is at least AGREEMENT_FLOOR on both heads; onnx when exported
+             (same labels as fp32, no torch in the process); else torch.
+
+Measured on this project's 2-core AMX machine (benchmarks/README.md): bf16 is the fastest and
+keeps >= 99% of labels; dynamic int8 is faster than fp32 but changes several percent of labels
+(activations are quantised with one scale per tensor), so auto passes it over unless a check
+says otherwise.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -94,30 +101,31 @@ def onnx_runtime_available() -> bool:
     return find_spec("onnxruntime") is not None and find_spec("tokenizers") is not None
 
 
-def export_agreement_ok(info: dict[str, Any], backend: str) -> bool:
-    """True when the agreement stored with an export is unknown or at least the floor."""
-    measured = (info.get("agreement") or {}).get(backend)
+def agreement_ok(info: dict[str, Any] | None, backend: str, required: bool) -> bool:
+    """Whether the agreement `detente export` stored for `backend` is at least the floor on
+    both heads; when none is stored, `not required`."""
+    measured = ((info or {}).get("agreement") or {}).get(backend)
     if not measured:
-        return True
-    return all(measured.get(head, 1.0) >= AGREEMENT_FLOOR for head in ("stance", "sentiment"))
+        return not required
+    return all(measured.get(head, 0.0) >= AGREEMENT_FLOOR for head in ("stance", "sentiment"))
 
 
 def choose_backend(directory: Path) -> str:
     """The backend "auto" resolves to for this model on this machine (see the module doc)."""
-    exported: dict[str, Any] = {}
+    info: dict[str, Any] | None = None
+    exported: set[str] = set()
     if onnx_runtime_available() and (directory / "model.safetensors").is_file():
         from detente.model.onnx_backend import find_export
 
         found = find_export(directory)
         if found is not None:
             export_dir, info = found
-            for name, file in (info.get("files") or {}).items():
-                if (export_dir / file).is_file():
-                    exported[name] = info
-    if "onnx-int8" in exported and export_agreement_ok(exported["onnx-int8"], "onnx-int8"):
-        return "onnx-int8"
-    if bf16_support() == "amx":
+            files = info.get("files") or {}
+            exported = {name for name, file in files.items() if (export_dir / file).is_file()}
+    if bf16_support() == "amx" and agreement_ok(info, "bf16", required=False):
         return "bf16"
+    if "onnx-int8" in exported and agreement_ok(info, "onnx-int8", required=True):
+        return "onnx-int8"
     if "onnx" in exported:
         return "onnx"
     return "torch"
@@ -157,24 +165,31 @@ def _bf16_predictor(directory: Path, threads: int | None) -> Predictor:
             "backend bf16 needs a CPU with AMX or AVX512-BF16 instructions (this one has "
             "neither, so bf16 would be emulated and slower than fp32); use torch or onnx-int8"
         )
-    from detente.model.predict import TorchPredictor
     from detente.model.serialization import load_model
 
     model, tokenizer = load_model(directory)
-    model.encoder = bf16_encoder(model.encoder)
-    predictor = TorchPredictor(model, tokenizer, threads=threads)  # fp32 outside the encoder
-    predictor.name = "bf16"
-    return predictor
+    if not (directory / "tokenizer.json").is_file():  # no fast tokenizer file: the slow path
+        from detente.model.predict import TorchPredictor
+
+        model.encoder = bf16_encoder(model.encoder)
+        predictor = TorchPredictor(model, tokenizer, threads=threads)
+        predictor.name = "bf16"
+        return predictor
+    return Bf16Predictor(model, directory / "tokenizer.json", threads)
 
 
 def bf16_encoder(encoder: Any) -> Any:
-    """The encoder cast to bfloat16, handing float32 hidden states to pooling and the heads
-    (a cast model is faster than autocast on CPU, and the heads keep full precision)."""
+    """The encoder cast to bfloat16 with PyTorch's fused attention, handing float32 hidden
+    states to pooling and the heads (which stay fp32). A cast model is faster than autocast on
+    CPU; the attention mask keeps padding out exactly as in fp32."""
     import torch
 
     class Bf16Encoder(torch.nn.Module):
         def __init__(self, inner: torch.nn.Module) -> None:
             super().__init__()
+            # fused attention where transformers offers it; eager otherwise (same results)
+            with contextlib.suppress(AttributeError, ValueError, ImportError):
+                inner.set_attn_implementation("sdpa")
             self.inner = inner.to(torch.bfloat16)
             self.config = inner.config
 
@@ -184,6 +199,53 @@ def bf16_encoder(encoder: Any) -> Any:
             return output
 
     return Bf16Encoder(encoder)
+
+
+class Bf16Predictor:
+    """PyTorch with a bf16 encoder, fed by the fast `tokenizers` path: tokenise once, sort by
+    length, pad each batch with NumPy to a multiple of 16 (AMX tiles work on 16 rows, and
+    fewer distinct shapes means fewer kernels for oneDNN to build)."""
+
+    name = "bf16"
+    pad_multiple = 16
+
+    def __init__(self, model: Any, tokenizer_file: Path, threads: int | None = None) -> None:
+        from detente.model.onnx_backend import PairTokenizer
+        from detente.model.predict import set_threads
+
+        model.encoder = bf16_encoder(model.encoder)
+        self.model = model.eval()
+        self.config = model.config
+        self.tokenizer = PairTokenizer(tokenizer_file, self.config.max_length)
+        set_threads(threads)
+
+    def predict_probs(
+        self,
+        texts: Sequence[str],
+        targets: Sequence[str | None],
+        batch_size: int = 32,
+        show_progress: bool = False,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (stance probs, sentiment probs), rows in input order, columns in label order."""
+        import torch
+        from tqdm.auto import tqdm
+
+        from detente.model.onnx_backend import length_batches
+
+        n_stance, n_sentiment = len(self.config.stance_labels), len(self.config.sentiment_labels)
+        stance = np.zeros((len(texts), n_stance), dtype=np.float32)
+        sentiment = np.zeros((len(texts), n_sentiment), dtype=np.float32)
+        if not len(texts):
+            return stance, sentiment
+        encodings = self.tokenizer.encode(texts, targets)
+        batches = length_batches([len(e.ids) for e in encodings], max(1, batch_size))
+        with torch.inference_mode():
+            for indices in tqdm(batches, disable=not show_progress, desc="scoring", unit="batch"):
+                feed = self.tokenizer.pad([encodings[i] for i in indices], self.pad_multiple)
+                output = self.model(**{k: torch.from_numpy(v) for k, v in feed.items()})
+                stance[indices] = torch.softmax(output.stance_logits.float(), -1).numpy()
+                sentiment[indices] = torch.softmax(output.sentiment_logits.float(), -1).numpy()
+        return stance, sentiment
 
 
 # -- agreement ----------------------------------------------------------------------------------

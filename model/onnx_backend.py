@@ -168,9 +168,10 @@ class PairTokenizer:
         except Exception:
             return self.single.encode(*pair)
 
-    def pad(self, encodings: Sequence[Any]) -> dict[str, np.ndarray]:
-        """Arrays for one batch, padded to its longest row."""
+    def pad(self, encodings: Sequence[Any], multiple: int = 1) -> dict[str, np.ndarray]:
+        """Arrays for one batch, padded to its longest row (rounded up to `multiple`)."""
         width = max(len(e.ids) for e in encodings)
+        width = -(-width // multiple) * multiple
         ids = np.full((len(encodings), width), self.pad_id, dtype=np.int64)
         types = np.full((len(encodings), width), self.pad_type_id, dtype=np.int64)
         mask = np.zeros((len(encodings), width), dtype=np.int64)
@@ -379,6 +380,55 @@ def write_export_info(directory: Path, info: dict[str, Any]) -> None:
     staging = directory / f".{EXPORT_INFO_NAME}.{os.getpid()}"
     staging.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
     os.replace(staging, directory / EXPORT_INFO_NAME)
+
+
+def check_export(
+    model_dir: Path | str,
+    export_dir: Path | str,
+    texts: Sequence[str],
+    targets: Sequence[str | None],
+    threads: int | None = None,
+    batch_size: int = 32,
+    source: dict[str, Any] | None = None,
+) -> dict[str, dict[str, float]]:
+    """Score `texts` with PyTorch fp32 and with each graph in `export_dir` (and bf16 where the
+    CPU has it); return each one's label agreement with fp32 per head, largest probability
+    difference and sentences/s, and store them in its onnx_export.json (backend "auto" reads
+    them). Needs torch."""
+    from detente.model.backends import bf16_support, label_agreement, load_predictor
+
+    model_dir, export_dir = Path(model_dir), Path(export_dir)
+    info = read_export_info(export_dir)
+    if info is None:
+        raise OnnxExportError(f"no {EXPORT_INFO_NAME} in {export_dir}")
+    texts, targets = list(texts), list(targets)
+    reference = load_predictor(model_dir, "torch", threads).predict_probs(
+        texts, targets, batch_size
+    )
+    candidates: list[tuple[str, Any]] = [
+        (
+            name,
+            lambda f=file, q=name != "onnx": OnnxPredictor(model_dir, export_dir / f, q, threads),
+        )
+        for name, file in (info.get("files") or {}).items()
+    ]
+    if bf16_support():
+        candidates.append(("bf16", lambda: load_predictor(model_dir, "bf16", threads)))
+    found: dict[str, dict[str, float]] = {}
+    for name, make in candidates:
+        predictor = make()
+        predictor.predict_probs(texts[:batch_size], targets[:batch_size], batch_size)  # warm up
+        started = time.perf_counter()
+        probs = predictor.predict_probs(texts, targets, batch_size)
+        rate = len(texts) / max(time.perf_counter() - started, 1e-9)
+        found[name] = {
+            **label_agreement(reference, probs),
+            "n": len(texts),
+            "sentences_per_s": round(rate, 1),
+        }
+        del predictor
+    record_agreement(export_dir, found, {"sentences": len(texts), **(source or {})})
+    return found
 
 
 def record_agreement(

@@ -15,7 +15,6 @@ the current directory (`../shared/data/examples`, `data/negotiation_stance/writt
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
@@ -118,21 +117,14 @@ def export(
 
     from transformers.utils import logging as hf_logging
 
-    from detente.model.backends import (
-        AGREEMENT_FLOOR,
-        bf16_support,
-        label_agreement,
-        load_predictor,
-        resolve_model_dir,
-    )
+    from detente.model.backends import AGREEMENT_FLOOR, choose_backend, resolve_model_dir
     from detente.model.base import BaseModelError
     from detente.model.onnx_backend import (
-        ONNX_FILES,
         OnnxExportError,
-        OnnxPredictor,
         cache_root,
+        check_export,
         export_onnx,
-        record_agreement,
+        find_export,
     )
     from detente.model.serialization import ModelLoadError
 
@@ -166,7 +158,8 @@ def export(
     for backend, path in result.files.items():
         typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {backend})")
     typer.echo(f"export took {result.seconds:.1f} s")
-    if output is not None and result.directory.resolve() != directory.resolve():
+    found = find_export(directory)
+    if found is None or found[0].resolve() != result.directory.resolve():
         typer.echo(
             f"note: backends look for the files in {directory} or under {cache_root()} only",
             err=True,
@@ -181,31 +174,18 @@ def export(
         )
     texts, targets = texts[:check_limit], targets[:check_limit]
     typer.echo(f"checking agreement with torch fp32 on {len(texts)} sentences")
-    reference = load_predictor(directory, "torch", threads).predict_probs(texts, targets)
-    agreement = {}
-    candidates: list[tuple[str, object]] = [
-        (backend, lambda b=backend: OnnxPredictor(directory, result.files[b], b != "onnx", threads))
-        for backend in ONNX_FILES
-        if backend in result.files
-    ]
-    if bf16_support():
-        candidates.append(("bf16", lambda: load_predictor(directory, "bf16", threads)))
-    for backend, make in candidates:
-        predictor = make()
-        started = time.perf_counter()
-        probs = predictor.predict_probs(texts, targets)
-        rate = len(texts) / (time.perf_counter() - started)
-        found = label_agreement(reference, probs)
-        agreement[backend] = {**found, "n": len(texts)}
+    source = {"files": [str(p) for p in files or default_check_files()]}
+    agreement = check_export(directory, result.directory, texts, targets, threads, source=source)
+    for backend, found in agreement.items():
         typer.echo(
             f"{backend:10s} stance {found['stance']:.2%}  sentiment {found['sentiment']:.2%}  "
-            f"max |p - p_fp32| {found['max_abs_diff']:.4f}  ({rate:.0f} sentences/s)"
+            f"max |p - p_fp32| {found['max_abs_diff']:.4f}  ({found['sentences_per_s']:.0f} "
+            "sentences/s)"
         )
         if found["stance"] < AGREEMENT_FLOOR or found["sentiment"] < AGREEMENT_FLOOR:
             typer.echo(
-                f"warning: {backend} keeps fewer than {AGREEMENT_FLOOR:.0%} of the fp32 labels; "
-                "backend auto will not use it",
+                f"note: {backend} keeps fewer than {AGREEMENT_FLOOR:.0%} of the fp32 labels on "
+                "one head; backend auto will not use it",
                 err=True,
             )
-    check = {"files": [str(p) for p in files or default_check_files()], "sentences": len(texts)}
-    record_agreement(result.directory, agreement, check)
+    typer.echo(f"backend auto now resolves to {choose_backend(directory)}")

@@ -30,6 +30,7 @@ from detente.model.onnx_backend import (
     OnnxPredictor,
     PairTokenizer,
     cache_dir_for,
+    check_export,
     export_onnx,
     find_export,
     model_fingerprint,
@@ -146,7 +147,7 @@ def test_stale_export_is_not_used(exported: Path, tmp_path: Path, tiny_base: Pat
     assert find_export(directory) is None
     with pytest.raises(ValueError, match="detente export"):
         load_predictor(directory, "onnx")
-    assert choose_backend(directory) in ("bf16", "torch")
+    assert choose_backend(directory) == ("bf16" if bf16_support() == "amx" else "torch")
 
 
 def test_export_to_cache_is_found(tiny_model_dir: Path, tmp_path: Path, cache: Path) -> None:
@@ -160,26 +161,40 @@ def test_export_to_cache_is_found(tiny_model_dir: Path, tmp_path: Path, cache: P
     assert load_predictor(directory, "onnx").name == "onnx"
     with pytest.raises(ValueError):
         load_predictor(directory, "onnx-int8")  # exported without --quantize
-    assert choose_backend(directory) in ("bf16", "onnx")
+    assert choose_backend(directory) == ("bf16" if bf16_support() == "amx" else "onnx")
 
 
 def test_auto_picks_a_valid_backend(
     exported: Path, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert choose_backend(exported) == "onnx-int8"
-    assert load_predictor(exported, "auto").name == "onnx-int8"
+    amx = bf16_support() == "amx"
+    # an export without a measured agreement: fp32 ONNX (int8 is used only once checked)
+    assert choose_backend(exported) == ("bf16" if amx else "onnx")
+    checked = tmp_path / "checked"
+    shutil.copytree(exported, checked)
+    check_export(checked, checked, SENTENCES, TARGETS)
+    info = json.loads((checked / EXPORT_INFO_NAME).read_text())
+    assert info["agreement"]["onnx"]["stance"] == 1.0
+    assert info["check"]["sentences"] == len(SENTENCES)
+    record_agreement(checked, {"onnx-int8": {"stance": 0.995, "sentiment": 0.999}})
+    assert choose_backend(checked) == ("bf16" if amx else "onnx-int8")
+    assert load_predictor(checked, "auto").name == choose_backend(checked)
+    # bf16 measured below the floor is passed over, and so is int8
+    record_agreement(
+        checked,
+        {
+            "bf16": {"stance": 0.98, "sentiment": 1.0},
+            "onnx-int8": {"stance": 0.97, "sentiment": 1.0},
+        },
+    )
+    assert choose_backend(checked) == "onnx"
     # no export: bf16 where the CPU has AMX, else torch
     monkeypatch.setenv("DETENTE_CACHE_DIR", str(tmp_path / "empty-cache"))
-    plain = choose_backend(tiny_model_dir)
-    assert plain == ("bf16" if bf16_support() == "amx" else "torch")
+    assert choose_backend(tiny_model_dir) == ("bf16" if amx else "torch")
     monkeypatch.setenv("DETENTE_BF16", "0")
     assert choose_backend(tiny_model_dir) == "torch"
     assert load_predictor(tiny_model_dir, "auto").name == "torch"
-    # an int8 graph measured below the agreement floor is not chosen
-    low = tmp_path / "low"
-    shutil.copytree(exported, low)
-    record_agreement(low, {"onnx-int8": {"stance": 0.97, "sentiment": 1.0}})
-    assert choose_backend(low) == "onnx"
+    assert choose_backend(exported) == "onnx"
 
 
 def test_bf16(tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -218,7 +233,7 @@ def test_onnx_path_does_not_import_torch(exported: Path) -> None:
         f"""
         import sys
         from detente.model.backends import load_predictor
-        for backend in ("onnx-int8", "onnx", "auto"):
+        for backend in ("onnx", "auto", "onnx-int8"):
             predictor = load_predictor({str(exported)!r}, backend)
             stance, sentiment = predictor.predict_probs(["Talks resumed."], [None])
             assert stance.shape == (1, 3), stance.shape

@@ -236,15 +236,22 @@ class OnnxPredictor:
         self.input_names = [i.name for i in self.session.get_inputs()]
 
     def predict_logits(
-        self, texts: Sequence[str], targets: Sequence[str | None], batch_size: int = 32
+        self,
+        texts: Sequence[str],
+        targets: Sequence[str | None],
+        batch_size: int = 32,
+        show_progress: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
+        from tqdm.auto import tqdm
+
         n_stance, n_sentiment = len(self.config.stance_labels), len(self.config.sentiment_labels)
         stance = np.zeros((len(texts), n_stance), dtype=np.float32)
         sentiment = np.zeros((len(texts), n_sentiment), dtype=np.float32)
         if not len(texts):
             return stance, sentiment
         encodings = self.tokenizer.encode(texts, targets)
-        for indices in length_batches([len(e.ids) for e in encodings], max(1, batch_size)):
+        batches = length_batches([len(e.ids) for e in encodings], max(1, batch_size))
+        for indices in tqdm(batches, disable=not show_progress, desc="scoring", unit="batch"):
             feed = self.tokenizer.pad([encodings[i] for i in indices])
             outputs = self.session.run(list(OUTPUT_NAMES), {k: feed[k] for k in self.input_names})
             stance[indices] = outputs[0]
@@ -259,7 +266,7 @@ class OnnxPredictor:
         show_progress: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return (stance probs, sentiment probs), rows in input order, columns in label order."""
-        stance, sentiment = self.predict_logits(texts, targets, batch_size)
+        stance, sentiment = self.predict_logits(texts, targets, batch_size, show_progress)
         return softmax(stance), softmax(sentiment)
 
 

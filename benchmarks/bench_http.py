@@ -195,7 +195,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--model", default="default", help="model directory or 'default'")
-    parser.add_argument("--backends", default="auto,torch", help="comma-separated backends")
+    parser.add_argument(
+        "--backends", default="auto,onnx-int8,onnx,torch", help="comma-separated backends"
+    )
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients")
     parser.add_argument("--requests", type=int, default=200, help="requests in the timed load")
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests first")
@@ -204,6 +206,8 @@ def main() -> None:
     parser.add_argument("--data-root", type=Path, default=common.DEFAULT_DATA_ROOT)
     parser.add_argument("--out", type=Path, default=None, help="JSON output path")
     args = parser.parse_args()
+
+    from detente.model.onnx_backend import model_fingerprint
 
     warning = common.check_load()
     if warning:
@@ -244,6 +248,7 @@ def main() -> None:
         "http.json",
         {
             "model": str(directory),
+            "model_fingerprint": model_fingerprint(directory),
             "trained_model": trained,
             "machine": common.machine(),
             "load_warning": warning,

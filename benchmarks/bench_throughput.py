@@ -206,6 +206,7 @@ def main() -> None:
     import torch
 
     from detente.model.backends import bf16_support, choose_backend
+    from detente.model.onnx_backend import model_fingerprint
 
     torch.set_num_threads(args.threads)
     warning = common.check_load()
@@ -374,6 +375,7 @@ def main() -> None:
         "throughput.json",
         {
             "model": str(directory),
+            "model_fingerprint": model_fingerprint(directory),
             "trained_model": trained,
             "machine": common.machine(),
             "load_warning": warning,

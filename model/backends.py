@@ -82,9 +82,8 @@ def cpu_flags() -> set[str]:
 
 
 def bf16_support() -> str | None:
-    """ "amx" (fast bf16 matrix units), "avx512_bf16" (bf16 dot products) or None.
-
-    `DETENTE_BF16=0` turns bf16 off (for testing the fallbacks)."""
+    """The CPU's bf16 support: "amx" (bf16 matrix units), "avx512_bf16" (bf16 dot products)
+    or None. `DETENTE_BF16=0` turns bf16 off (to test or force the fallbacks)."""
     if os.environ.get("DETENTE_BF16", "").strip() == "0":
         return None
     flags = cpu_flags()

@@ -281,8 +281,12 @@ class ExportResult:
 
 
 def default_export_dir(model_dir: Path) -> Path:
-    """The model directory when it is writable, else the cache directory for its weights."""
-    if os.access(model_dir, os.W_OK):
+    """The model directory when it is writable, else the cache directory for its weights. The
+    shipped default model's directory is part of the package: its export goes to the cache."""
+    from detente.model import DEFAULT_MODEL_DIR
+
+    shipped = model_dir.resolve() == DEFAULT_MODEL_DIR.resolve()
+    if os.access(model_dir, os.W_OK) and not shipped:
         return model_dir
     return cache_dir_for(model_fingerprint(model_dir))
 

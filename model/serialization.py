@@ -60,8 +60,22 @@ def save_model(
     return directory
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def replace_directory(staging: Path, directory: Path) -> None:
-    """Move `staging` to `directory`, replacing any previous content with two renames."""
+    """Move `staging` to `directory`, replacing any previous content with two renames.
+
+    The staging directory comes from mkdtemp (mode 0700): permissions are reset to the usual
+    umask-based ones first, so a model written by one user can be read by others.
+    """
+    mask = _umask()
+    os.chmod(staging, 0o777 & ~mask)
+    for path in staging.rglob("*"):
+        os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~mask)
     old = None
     if directory.exists():
         old = directory.with_name(f".{directory.name}.old-{os.getpid()}")

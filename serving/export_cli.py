@@ -1,8 +1,8 @@
 """`detente export --model DIR|default [--quantize/--no-quantize] [--check-data FILE ...]`.
 
 Writes the model as ONNX graphs for ONNX Runtime (`model.onnx`, and `model.int8.onnx` with int8
-weights) plus `onnx_export.json`, into the model directory (or, when it is read-only, the user
-cache), then scores a check set with PyTorch fp32 and with each graph and prints how many
+weights) plus `onnx_export.json`, into the model directory (or, for the shipped default model or
+a read-only directory, the user cache: `$DETENTE_CACHE_DIR` or ~/.cache/detente), then scores a check set with PyTorch fp32 and with each graph and prints how many
 labels agree. Backends "onnx", "onnx-int8" and "auto" use these files; "auto" uses the int8
 graph only when its measured agreement is at least 99% on both heads.
 
@@ -91,8 +91,8 @@ def export(
         typer.Option(
             "--output",
             "-o",
-            help="Where to write the files (default: the model directory if writable, else "
-            "the cache). Backends find them only there or in the cache.",
+            help="Where to write the files (default: the model directory if writable and not "
+            "the shipped default, else the cache). Backends find them only there or in the cache.",
         ),
     ] = None,
     quantize: Annotated[

@@ -99,6 +99,21 @@ def test_onnx_fp32_matches_torch(exported: Path) -> None:
         np.testing.assert_allclose(got, ref, atol=1e-4)
 
 
+def test_lora_model_exports_merged(tiny_base: Path, tmp_path: Path) -> None:
+    torch.manual_seed(5)
+    config = DetenteModel.new_config(str(tiny_base), method="lora", max_length=64)
+    model = DetenteModel.from_base(config)
+    for name, param in model.named_parameters():  # non-zero adapters, so merging matters
+        if "lora_B" in name:
+            torch.nn.init.normal_(param, std=0.5)
+    directory = save_model(model, load_tokenizer(tiny_base), tmp_path / "lora")
+    export_onnx(directory, quantize=False)
+    ref = load_predictor(directory, "torch").predict_probs(SENTENCES, TARGETS)
+    got = load_predictor(directory, "onnx").predict_probs(SENTENCES, TARGETS)
+    for r, g in zip(ref, got, strict=True):
+        np.testing.assert_allclose(g, r, atol=1e-4)
+
+
 def test_onnx_int8_returns_valid_probabilities(exported: Path) -> None:
     predictor = load_predictor(exported, "onnx-int8")
     assert predictor.name == "onnx-int8"

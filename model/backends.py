@@ -227,24 +227,22 @@ class Bf16Predictor:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return (stance probs, sentiment probs), rows in input order, columns in label order."""
         import torch
-        from tqdm.auto import tqdm
 
-        from detente.model.onnx_backend import length_batches
+        from detente.model.batching import predict_in_batches
 
-        n_stance, n_sentiment = len(self.config.stance_labels), len(self.config.sentiment_labels)
-        stance = np.zeros((len(texts), n_stance), dtype=np.float32)
-        sentiment = np.zeros((len(texts), n_sentiment), dtype=np.float32)
-        if not len(texts):
-            return stance, sentiment
-        encodings = self.tokenizer.encode(texts, targets)
-        batches = length_batches([len(e.ids) for e in encodings], max(1, batch_size))
+        encodings = self.tokenizer.encode(texts, targets) if len(texts) else []
+
+        def run(indices: list[int]) -> tuple[np.ndarray, np.ndarray]:
+            feed = self.tokenizer.pad([encodings[i] for i in indices], self.pad_multiple)
+            output = self.model(**{k: torch.from_numpy(v) for k, v in feed.items()})
+            return (
+                torch.softmax(output.stance_logits.float(), -1).numpy(),
+                torch.softmax(output.sentiment_logits.float(), -1).numpy(),
+            )
+
+        lengths = [len(e.ids) for e in encodings]
         with torch.inference_mode():
-            for indices in tqdm(batches, disable=not show_progress, desc="scoring", unit="batch"):
-                feed = self.tokenizer.pad([encodings[i] for i in indices], self.pad_multiple)
-                output = self.model(**{k: torch.from_numpy(v) for k, v in feed.items()})
-                stance[indices] = torch.softmax(output.stance_logits.float(), -1).numpy()
-                sentiment[indices] = torch.softmax(output.sentiment_logits.float(), -1).numpy()
-        return stance, sentiment
+            return predict_in_batches(self.config, lengths, run, batch_size, show_progress)
 
 
 # -- agreement ----------------------------------------------------------------------------------

@@ -183,12 +183,6 @@ class PairTokenizer:
         return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
-def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices grouped into batches of similar length (longest first)."""
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
-
-
 def session_options(threads: int | None = None):
     import onnxruntime as ort
 
@@ -242,21 +236,17 @@ class OnnxPredictor:
         batch_size: int = 32,
         show_progress: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
-        from tqdm.auto import tqdm
+        from detente.model.batching import predict_in_batches
 
-        n_stance, n_sentiment = len(self.config.stance_labels), len(self.config.sentiment_labels)
-        stance = np.zeros((len(texts), n_stance), dtype=np.float32)
-        sentiment = np.zeros((len(texts), n_sentiment), dtype=np.float32)
-        if not len(texts):
-            return stance, sentiment
-        encodings = self.tokenizer.encode(texts, targets)
-        batches = length_batches([len(e.ids) for e in encodings], max(1, batch_size))
-        for indices in tqdm(batches, disable=not show_progress, desc="scoring", unit="batch"):
+        encodings = self.tokenizer.encode(texts, targets) if len(texts) else []
+
+        def run(indices: list[int]) -> tuple[np.ndarray, np.ndarray]:
             feed = self.tokenizer.pad([encodings[i] for i in indices])
             outputs = self.session.run(list(OUTPUT_NAMES), {k: feed[k] for k in self.input_names})
-            stance[indices] = outputs[0]
-            sentiment[indices] = outputs[1]
-        return stance, sentiment
+            return outputs[0], outputs[1]
+
+        lengths = [len(e.ids) for e in encodings]
+        return predict_in_batches(self.config, lengths, run, batch_size, show_progress)
 
     def predict_probs(
         self,

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
+from detente.model.batching import predict_in_batches
 from detente.model.modeling import DetenteModel
 
 
@@ -50,12 +50,6 @@ def encode_pairs(
     return encoded
 
 
-def length_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices grouped into batches of similar length (longest first)."""
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
-
-
 class TorchPredictor:
     """Stance and sentiment probabilities from a PyTorch detente model (fp32 or bf16)."""
 
@@ -84,24 +78,18 @@ class TorchPredictor:
         show_progress: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Return (stance probs, sentiment probs), rows in input order, columns in label order."""
-        n_stance, n_sentiment = len(self.config.stance_labels), len(self.config.sentiment_labels)
-        stance = np.zeros((len(texts), n_stance), dtype=np.float32)
-        sentiment = np.zeros((len(texts), n_sentiment), dtype=np.float32)
-        if not texts:
-            return stance, sentiment
         encoded = encode_pairs(self.tokenizer, texts, targets, self.config.max_length)
-        batches = length_batches([len(e["input_ids"]) for e in encoded], batch_size)
         autocast = self.dtype != torch.float32
-        device_type = self.device.type
-        with (
-            torch.inference_mode(),
-            torch.autocast(device_type, dtype=self.dtype, enabled=autocast),
-        ):
-            for indices in tqdm(batches, disable=not show_progress, desc="scoring", unit="batch"):
-                batch = self.tokenizer.pad([encoded[i] for i in indices], return_tensors="pt")
+
+        def run(indices: list[int]) -> tuple[np.ndarray, np.ndarray]:
+            batch = self.tokenizer.pad([encoded[i] for i in indices], return_tensors="pt")
+            with torch.autocast(self.device.type, dtype=self.dtype, enabled=autocast):
                 output = self.model(**{k: v.to(self.device) for k, v in batch.items()})
-                stance[indices] = torch.softmax(output.stance_logits.float(), -1).cpu().numpy()
-                sentiment[indices] = (
-                    torch.softmax(output.sentiment_logits.float(), -1).cpu().numpy()
-                )
-        return stance, sentiment
+            return (
+                torch.softmax(output.stance_logits.float(), -1).cpu().numpy(),
+                torch.softmax(output.sentiment_logits.float(), -1).cpu().numpy(),
+            )
+
+        lengths = [len(e["input_ids"]) for e in encoded]
+        with torch.inference_mode():
+            return predict_in_batches(self.config, lengths, run, batch_size, show_progress)

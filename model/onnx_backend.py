@@ -208,9 +208,12 @@ class OnnxPredictor:
         import onnxruntime as ort
 
         from detente.model.config import DetenteConfig
+        from detente.model.manifest import verify_manifest
 
         model_dir = Path(model_dir)
         self.name = "onnx-int8" if quantized else "onnx"
+        if model_dir.is_dir():
+            verify_manifest(model_dir)  # the torch backends check it in load_model
         if onnx_file is None:
             onnx_file = export_file(model_dir, self.name)
             if onnx_file is None:

@@ -19,13 +19,13 @@ from transformers import PreTrainedTokenizerBase
 
 from detente.model.base import base_sha256, resolve_base_path
 from detente.model.config import CONFIG_NAME, WEIGHTS_NAME, DetenteConfig
+from detente.model.errors import ModelLoadError
+from detente.model.manifest import verify_manifest, write_manifest
 from detente.model.modeling import DetenteModel, load_tokenizer
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
-
-class ModelLoadError(RuntimeError):
-    """A directory that is not a (complete) detente model."""
+__all__ = ["ModelLoadError", "load_model", "replace_directory", "save_model"]
 
 
 def _state_to_save(model: DetenteModel) -> dict[str, torch.Tensor]:
@@ -38,7 +38,8 @@ def _state_to_save(model: DetenteModel) -> dict[str, torch.Tensor]:
 def save_model(
     model: DetenteModel, tokenizer: PreTrainedTokenizerBase, directory: Path | str
 ) -> Path:
-    """Write the model directory atomically: a kill leaves the old directory or the new one."""
+    """Write the model directory atomically (a kill leaves the old directory or the new one),
+    with a manifest.json of its files' SHA-256."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     dtype = DTYPES[model.config.saved_dtype]
@@ -54,6 +55,7 @@ def save_model(
         save_file(state, str(staging / WEIGHTS_NAME), metadata={"format": "pt"})
         tokenizer.save_pretrained(staging)
         model.config.to_json_file(staging / CONFIG_NAME)
+        write_manifest(staging)
         replace_directory(staging, directory)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -88,13 +90,17 @@ def replace_directory(staging: Path, directory: Path) -> None:
 def load_model(
     directory: Path | str, merge_adapters: bool = True
 ) -> tuple[DetenteModel, PreTrainedTokenizerBase]:
-    """Load a model saved by `save_model`, ready for inference (eval mode)."""
+    """Load a model saved by `save_model`, ready for inference (eval mode).
+
+    Every file listed in the directory's manifest.json is checked against its SHA-256 first.
+    """
     directory = Path(directory)
     config_path = directory / CONFIG_NAME
     if not directory.is_dir():
         raise ModelLoadError(f"model directory {directory} does not exist")
     if not config_path.is_file():
         raise ModelLoadError(f"{directory} is not a detente model: {CONFIG_NAME} is missing")
+    verify_manifest(directory)
     try:
         config = DetenteConfig.from_json_file(config_path)
     except (ValueError, TypeError) as exc:

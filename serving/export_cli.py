@@ -118,43 +118,28 @@ def export(
     from transformers.utils import logging as hf_logging
 
     from detente.model.backends import AGREEMENT_FLOOR, choose_backend, resolve_model_dir
-    from detente.model.base import BaseModelError
-    from detente.model.onnx_backend import (
-        OnnxExportError,
-        cache_root,
-        check_export,
-        export_onnx,
-        find_export,
-    )
-    from detente.model.serialization import ModelLoadError
+    from detente.model.onnx_backend import cache_root, check_export, export_onnx, find_export
+    from detente.serving.errors import CliError, loading_model
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     directory = resolve_model_dir(model)
     if not (directory / "detente_config.json").is_file():
-        typer.echo(f"error: {directory} is not a detente model directory", err=True)
-        raise typer.Exit(2)
+        raise CliError(f"{directory} is not a detente model directory")
     if check_limit < 1:
-        typer.echo("error: --check-limit must be at least 1", err=True)
-        raise typer.Exit(2)
+        raise CliError("--check-limit must be at least 1")
     files = list(check_data or [])
     for path in files:
         if not path.is_file():
-            typer.echo(f"error: --check-data {path}: no such file", err=True)
-            raise typer.Exit(2)
+            raise CliError(f"--check-data {path}: no such file")
     try:
         texts, targets = read_check_data(files or default_check_files())
-    except (OSError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = export_onnx(directory, output, quantize=quantize)
-    except (ModelLoadError, BaseModelError, OnnxExportError, OSError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    with loading_model(model), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = export_onnx(directory, output, quantize=quantize)
     for backend, path in result.files.items():
         typer.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {backend})")
     typer.echo(f"export took {result.seconds:.1f} s")

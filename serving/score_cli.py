@@ -27,6 +27,8 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from detente.serving.errors import fail, loading_model
+
 if TYPE_CHECKING:
     from detente.serving.results import ArticleResult
     from detente.serving.scorer import Article
@@ -580,11 +582,6 @@ class TableSink:
 # --------------------------------------------------------------------------- the command
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
 def _infer_format(output: Path | None) -> OutputFormat:
     suffix = output.suffix.lower() if output is not None else ""
     return {
@@ -605,7 +602,7 @@ def _open_sink(
     """The writer for the output, and the ids already in it (resume)."""
     if output is None:
         if fmt is OutputFormat.parquet:
-            raise _fail("--format parquet needs --output FILE")
+            raise fail("--format parquet needs --output FILE")
         handle = sys.stdout
         sinks = {
             OutputFormat.jsonl: lambda: JsonlSink(handle),
@@ -614,7 +611,7 @@ def _open_sink(
         }
         return sinks[fmt](), set()
     if output.is_dir():
-        raise _fail(f"--output {output} is a directory; give a file name")
+        raise fail(f"--output {output} is a directory; give a file name")
     output.parent.mkdir(parents=True, exist_ok=True)
     resume = output.exists() and output.stat().st_size > 0 and not overwrite
     done: set[str] = set()
@@ -629,9 +626,9 @@ def _open_sink(
             done = CsvSink.done_ids(output, csv_columns(*labels))
         handle = output.open("a" if resume else "w", encoding="utf-8", newline="")
     except InputError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except OSError as exc:
-        raise _fail(f"{output}: {exc.strerror or exc}") from None
+        raise fail(f"{output}: {exc.strerror or exc}") from None
     if fmt is OutputFormat.csv:
         return CsvSink(handle, csv_columns(*labels), write_header=not resume), done
     if fmt is OutputFormat.table:
@@ -640,24 +637,21 @@ def _open_sink(
 
 
 def load_scorer_or_exit(model: str, backend: str, batch_size: int):
-    """Load the model, or exit with a one-line error (code 2)."""
+    """Load the model, or raise a CliError naming it (the boundary prints one line, code 2)."""
     from transformers.utils import logging as hf_logging
 
     from detente.model.backends import resolve_model_dir
-    from detente.model.base import BaseModelError
-    from detente.model.serialization import ModelLoadError
+    from detente.serving.errors import CliError
     from detente.serving.scorer import Scorer
 
     hf_logging.disable_progress_bar()
     directory = resolve_model_dir(model)
     if str(model) == "default" and not (directory / "detente_config.json").is_file():
-        raise _fail(
+        raise CliError(
             f"the default model is not installed (expected at {directory}); use --model DIR"
         )
-    try:
+    with loading_model(model):
         return Scorer.load(model, backend=backend, batch_size=batch_size)
-    except (ModelLoadError, BaseModelError, ValueError, OSError) as exc:
-        raise _fail(str(exc)) from None
 
 
 def score(
@@ -707,7 +701,7 @@ def score(
     from tqdm.auto import tqdm
 
     if batch_size < 1:
-        raise _fail("--batch-size must be at least 1")
+        raise fail("--batch-size must be at least 1")
     fmt = format or _infer_format(output)
     scorer = load_scorer_or_exit(model, backend, batch_size)
     labels = (scorer.stance_labels, scorer.sentiment_labels)

@@ -33,15 +33,14 @@ def serve(
     """Serve the scoring API, its docs (/docs) and the page (/) over HTTP."""
     import uvicorn
 
+    from detente.serving.errors import CliError
     from detente.serving.http import create_app
     from detente.serving.score_cli import load_scorer_or_exit
 
     if not 0 <= port <= 65535:
-        typer.echo(f"error: --port {port} is not a port number", err=True)
-        raise typer.Exit(2)
+        raise CliError(f"--port {port} is not a port number")
     if max_bytes < 1 or max_batch < 1 or batch_size < 1:
-        typer.echo("error: --max-bytes, --max-batch and --batch-size must be positive", err=True)
-        raise typer.Exit(2)
+        raise CliError("--max-bytes, --max-batch and --batch-size must be positive")
     scorer = load_scorer_or_exit(model, backend, batch_size)
     app = create_app(scorer, max_bytes=max_bytes, max_batch=max_batch)
     typer.echo(f"detente: serving on http://{host}:{port} (docs: /docs, page: /)", err=True)

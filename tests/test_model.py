@@ -66,8 +66,11 @@ def test_truncated_weights_are_a_clear_error(tiny_model_dir: Path, tmp_path: Pat
     shutil.copytree(tiny_model_dir, broken)
     weights = broken / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(ModelLoadError, match="model.safetensors: .*truncated"):
+        load_model(broken)  # caught by the manifest
+    (broken / "manifest.json").unlink()
     with pytest.raises(ModelLoadError, match="unreadable or truncated"):
-        load_model(broken)
+        load_model(broken)  # caught by the safetensors reader
 
 
 def test_masked_loss_ignores_missing_labels() -> None:

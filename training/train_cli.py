@@ -32,6 +32,7 @@ def train(
     ] = False,
 ) -> None:
     """Fine-tune a stance-and-sentiment model on the corpora named in a config."""
+    from detente.serving.errors import fail
     from detente.training.corpora import DataError, load_corpus
     from detente.training.trainer import Trainer, set_seed
     from detente.training.training_args import load_config
@@ -52,8 +53,7 @@ def train(
             for r in load_corpus(c, "dev", experiment.data_root)
         ]
     except DataError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
     if not dev_records:
         typer.echo(f"error: {config}: the corpora have no dev split to select on", err=True)
         raise typer.Exit(2)
@@ -65,7 +65,6 @@ def train(
     try:
         summary = trainer.train(resume=resume)
     except FileNotFoundError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
     typer.echo(json.dumps(summary["best"], indent=2))
     typer.echo(f"model written to {output_dir}", err=True)

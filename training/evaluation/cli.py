@@ -14,11 +14,6 @@ from typing import Annotated
 import typer
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
 def evaluate(
     data: Annotated[
         str,
@@ -50,19 +45,15 @@ def evaluate(
 ) -> None:
     """Evaluate a model on a labelled set and write a report."""
     from detente.model.backends import load_predictor, resolve_model_dir
-    from detente.model.base import BaseModelError
-    from detente.model.serialization import ModelLoadError
+    from detente.serving.errors import CliError, loading_model
     from detente.training.corpora import DataError, load_data_spec, load_training_corpora
-    from detente.training.evaluation.evaluator import EvaluationError, check_records, run_evaluation
+    from detente.training.evaluation.evaluator import check_records, run_evaluation
     from detente.training.evaluation.report import terminal_table, write_report
 
     if bootstrap < 0 or batch_size < 1:
-        raise _fail("--bootstrap must be >= 0 and --batch-size >= 1")
-    try:
-        records = load_data_spec(data, split)
-        check_records(records)
-    except (DataError, EvaluationError, OSError) as exc:
-        raise _fail(str(exc)) from None
+        raise CliError("--bootstrap must be >= 0 and --batch-size >= 1")
+    records = load_data_spec(data, split)  # errors: one line from the CLI's boundary
+    check_records(records)
     train_records, train_note = [], None
     if baselines:
         try:
@@ -71,29 +62,24 @@ def evaluate(
             train_note = f"TF-IDF baseline has no training data: {exc}"
     model_dir = resolve_model_dir(model)
     if model == "default" and not model_dir.is_dir():
-        raise _fail(
+        raise CliError(
             f"the default model is not installed (expected at {model_dir}); use --model DIR"
         )
-    try:
+    with loading_model(model):
         predictor = load_predictor(model)
-    except (ModelLoadError, BaseModelError, ValueError) as exc:
-        raise _fail(str(exc)) from None
 
     typer.echo(f"evaluating {model_dir} on {len(records)} records from {data}", err=True)
-    try:
-        evaluation = run_evaluation(
-            predictor,
-            records,
-            target=target,
-            train_records=train_records,
-            baselines=baselines,
-            n_bootstrap=bootstrap,
-            seed=seed,
-            batch_size=batch_size,
-            show_progress=True,
-        )
-    except EvaluationError as exc:
-        raise _fail(str(exc)) from None
+    evaluation = run_evaluation(
+        predictor,
+        records,
+        target=target,
+        train_records=train_records,
+        baselines=baselines,
+        n_bootstrap=bootstrap,
+        seed=seed,
+        batch_size=batch_size,
+        show_progress=True,
+    )
     if train_note:
         evaluation.metrics["notes"].append(train_note)
     evaluation.metrics["model"] = str(model_dir)
@@ -109,7 +95,7 @@ def evaluate(
     try:
         paths = write_report(evaluation, directory, title)
     except OSError as exc:
-        raise _fail(f"cannot write the report to {directory}: {exc}") from None
+        raise CliError(f"cannot write the report to {directory}: {exc}") from None
     typer.echo(terminal_table(evaluation.metrics))
     for note in evaluation.metrics["notes"]:
         typer.echo(f"note: {note}")

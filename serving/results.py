@@ -45,7 +45,10 @@ class SentenceResult:
     """A sentence of an article: where it is, whether it is boilerplate, and its scores.
 
     `text == article.text[start:end]` always holds (line breaks inside the sentence included).
-    `paragraph` is the 0-based index of the paragraph the sentence is in.
+    `paragraph` is the 0-based index of the paragraph the sentence is in. `speaker` is who the
+    sentence is attributed to (one canonical name per article; None: the article's own voice),
+    `speaker_text` the words as written, `attribution` how it was found (serving/speakers.py:
+    quote, reported, headline, continued_quote, pronoun).
     """
 
     text: str
@@ -56,6 +59,9 @@ class SentenceResult:
     boilerplate_reason: str | None
     stance: LabelScores
     sentiment: LabelScores
+    speaker: str | None = None
+    speaker_text: str | None = None
+    attribution: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,6 +82,20 @@ class Highlight:
 
 
 @dataclass(frozen=True)
+class SpeakerSummary:
+    """One speaker's body sentences (indices into `sentences`), counts and overall stance."""
+
+    speaker: str
+    sentences: list[int]
+    stance_counts: dict[str, int]
+    sentiment_counts: dict[str, int]
+    overall_stance: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Summary:
     """Counts and shares over body (non-boilerplate) sentences, and the overall stance."""
 
@@ -89,6 +109,7 @@ class Summary:
     overall_stance: str
     most_favor: Highlight | None = None
     most_against: Highlight | None = None
+    by_speaker: list[SpeakerSummary] = field(default_factory=list)  # in order of first sentence
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

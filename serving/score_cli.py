@@ -302,6 +302,9 @@ def csv_columns(stance_labels: list[str], sentiment_labels: list[str]) -> list[s
         *[f"stance_{label}" for label in stance_labels],
         "sentiment",
         *[f"sentiment_{label}" for label in sentiment_labels],
+        "speaker",
+        "speaker_text",
+        "attribution",
         "target",
         "text",
     ]
@@ -390,6 +393,9 @@ def csv_rows(result: ArticleResult) -> list[dict[str, Any]]:
             boilerplate_reason=sentence.boilerplate_reason or "",
             stance=sentence.stance.label,
             sentiment=sentence.sentiment.label,
+            speaker=sentence.speaker or "",
+            speaker_text=sentence.speaker_text or "",
+            attribution=sentence.attribution or "",
             text=sentence.text,
         )
         row.update({f"stance_{k}": v for k, v in sentence.stance.probs.items()})
@@ -428,6 +434,18 @@ def parquet_schema(stance_labels: list[str], sentiment_labels: list[str]):
             ("boilerplate_reason", pa.string()),
             ("stance", scores(stance_labels)),
             ("sentiment", scores(sentiment_labels)),
+            ("speaker", pa.string()),
+            ("speaker_text", pa.string()),
+            ("attribution", pa.string()),
+        ]
+    )
+    speaker = pa.struct(
+        [
+            ("speaker", pa.string()),
+            ("sentences", pa.list_(pa.int64())),
+            ("stance_counts", counts(stance_labels, pa.int64())),
+            ("sentiment_counts", counts(sentiment_labels, pa.int64())),
+            ("overall_stance", pa.string()),
         ]
     )
     summary = pa.struct(
@@ -442,6 +460,7 @@ def parquet_schema(stance_labels: list[str], sentiment_labels: list[str]):
             ("overall_stance", pa.string()),
             ("most_favor", highlight),
             ("most_against", highlight),
+            ("by_speaker", pa.list_(speaker)),
         ]
     )
     return pa.schema(
@@ -520,6 +539,13 @@ def _pct(share: float) -> str:
     return f"{share * 100:.0f}%"
 
 
+SPEAKER_WIDTH = 18
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def render_table(result: ArticleResult, width: int = 120) -> str:
     """A readable sentence-by-sentence table of one article and its summary."""
     summary = result.summary
@@ -527,9 +553,10 @@ def render_table(result: ArticleResult, width: int = 120) -> str:
     lines = [
         f"== {result.id}  ({summary.sentences} sentences, {summary.boilerplate_sentences} "
         f"boilerplate; stance toward {result.target!r})",
-        f"{'#':>3} {'par':>3}  {'stance':<13} {'sentiment':<14} sentence",
+        f"{'#':>3} {'par':>3}  {'stance':<13} {'sentiment':<14} {'speaker':<{SPEAKER_WIDTH}} "
+        "sentence",
     ]
-    indent = 3 + 1 + 3 + 2 + 13 + 1 + 14 + 1
+    indent = 3 + 1 + 3 + 2 + 13 + 1 + 14 + 1 + SPEAKER_WIDTH + 1
     wrap_width = max(40, width - indent)
     for index, s in enumerate(result.sentences, 1):
         stance = f"{s.stance.label} {s.stance.probs[s.stance.label]:.2f}"
@@ -538,7 +565,11 @@ def render_table(result: ArticleResult, width: int = 120) -> str:
         if s.boilerplate:
             text = f"[boilerplate: {s.boilerplate_reason}] {text}"
         wrapped = textwrap.wrap(text, wrap_width) or [""]
-        lines.append(f"{index:>3} {s.paragraph:>3}  {stance:<13} {sentiment:<14} {wrapped[0]}")
+        speaker = _clip(s.speaker or "-", SPEAKER_WIDTH)
+        lines.append(
+            f"{index:>3} {s.paragraph:>3}  {stance:<13} {sentiment:<14} "
+            f"{speaker:<{SPEAKER_WIDTH}} {wrapped[0]}"
+        )
         lines.extend(" " * indent + more for more in wrapped[1:])
 
     def shares(counts: dict[str, int], share: dict[str, float]) -> str:
@@ -555,6 +586,14 @@ def render_table(result: ArticleResult, width: int = 120) -> str:
         f"  overall stance: {summary.overall_stance}  (favor {favor} vs against {against}; "
         "a side needs a 2:1 majority, else mixed)",
     ]
+    if summary.by_speaker:
+        lines.append("  by speaker (overall stance by the same rule; sentence numbers):")
+    for entry in summary.by_speaker:
+        counts = ", ".join(f"{k} {v}" for k, v in entry.stance_counts.items() if v)
+        where = " ".join(f"#{i + 1}" for i in entry.sentences)
+        lines.append(
+            f"    {_clip(entry.speaker, 30):<30} {entry.overall_stance:<8} ({counts})  {where}"
+        )
     for name, highlight in (("favor", summary.most_favor), ("against", summary.most_against)):
         if highlight is None:
             lines.append(f"  most {name + ':':<9} (no sentence labelled {name})")

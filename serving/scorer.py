@@ -23,6 +23,7 @@ from detente.serving.boilerplate import mark_boilerplate
 from detente.serving.extract import extract
 from detente.serving.results import ArticleResult, LabelScores, SentenceResult, SentenceScore
 from detente.serving.segment import Segment, segment
+from detente.serving.speakers import Attribution, Attributor, RuleAttributor
 from detente.serving.summary import summarize
 
 CHUNK_SENTENCES = 256  # articles are scored together until about this many sentences wait
@@ -74,6 +75,7 @@ class _Prepared:
     source_format: str
     segments: list[Segment]
     reasons: list[str | None]
+    speakers: list[Attribution]
 
 
 def _model_text(text: str) -> str:
@@ -83,9 +85,12 @@ def _model_text(text: str) -> str:
 class Scorer:
     """Stance and sentiment for sentences and whole articles from one loaded model."""
 
-    def __init__(self, predictor: Predictor, batch_size: int = 32) -> None:
+    def __init__(
+        self, predictor: Predictor, batch_size: int = 32, attributor: Attributor | None = None
+    ) -> None:
         self.predictor = predictor
         self.batch_size = batch_size
+        self.attributor: Attributor = attributor or RuleAttributor()
         self.config = predictor.config
         self.stance_labels = list(self.config.stance_labels)
         self.sentiment_labels = list(self.config.sentiment_labels)
@@ -199,13 +204,18 @@ class Scorer:
             sentiment_target=article.sentiment_target or sentiment_target,
             format=article.format,
         )
+        reasons = mark_boilerplate(segments)
+        speakers = self.attributor.attribute(
+            extracted.text, segments, [reason is not None for reason in reasons]
+        )
         return _Prepared(
             article,
             str(article.id),
             extracted.text,
             extracted.source_format,
             segments,
-            mark_boilerplate(segments),
+            reasons,
+            speakers,
         )
 
     def _score_chunk(
@@ -221,7 +231,9 @@ class Scorer:
         row = 0
         for prepared in chunk:
             sentences = []
-            for seg, reason in zip(prepared.segments, prepared.reasons, strict=True):
+            for seg, reason, who in zip(
+                prepared.segments, prepared.reasons, prepared.speakers, strict=True
+            ):
                 sentences.append(
                     SentenceResult(
                         text=seg.text,
@@ -232,6 +244,9 @@ class Scorer:
                         boilerplate_reason=reason,
                         stance=LabelScores.from_row(self.stance_labels, stance[row]),
                         sentiment=LabelScores.from_row(self.sentiment_labels, sentiment[row]),
+                        speaker=who.speaker,
+                        speaker_text=who.speaker_text,
+                        attribution=who.attribution,
                     )
                 )
                 row += 1

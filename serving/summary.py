@@ -9,6 +9,10 @@ Overall stance rule, over body sentences labelled `favor` (F) or `against` (A):
 - `against` when A >= 2 * F;
 - `mixed`   otherwise (both sides present without a two-to-one majority).
 
+`by_speaker`: for each speaker of a body sentence (serving/speakers.py), in the order they
+first speak, the indices of their sentences, their stance and sentiment counts, and their
+overall stance by the same rule.
+
 `most_favor` / `most_against`: the body sentence labelled `favor` / `against` with the highest
 probability of that label (ties: the earlier sentence); None when no sentence has that label.
 """
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from detente.serving.results import Highlight, SentenceResult, Summary
+from detente.serving.results import Highlight, SentenceResult, SpeakerSummary, Summary
 
 DOMINANCE = 2  # how many times more sentences one side needs for the article to take it
 
@@ -51,6 +55,25 @@ def _strongest(sentences: Sequence[SentenceResult], label: str) -> Highlight | N
     return best
 
 
+def by_speaker(
+    sentences: Sequence[SentenceResult],
+    stance_labels: Sequence[str],
+    sentiment_labels: Sequence[str],
+) -> list[SpeakerSummary]:
+    """Per-speaker counts and overall stance over the body sentences that have a speaker."""
+    indices: dict[str, list[int]] = {}
+    for index, sentence in enumerate(sentences):
+        if not sentence.boilerplate and sentence.speaker is not None:
+            indices.setdefault(sentence.speaker, []).append(index)
+    result = []
+    for speaker, own in indices.items():
+        stance_counts, _ = _counts(stance_labels, [sentences[i].stance.label for i in own])
+        sentiment_counts, _ = _counts(sentiment_labels, [sentences[i].sentiment.label for i in own])
+        overall = overall_stance(stance_counts.get("favor", 0), stance_counts.get("against", 0))
+        result.append(SpeakerSummary(speaker, own, stance_counts, sentiment_counts, overall))
+    return result
+
+
 def summarize(
     sentences: Sequence[SentenceResult],
     stance_labels: Sequence[str],
@@ -74,4 +97,5 @@ def summarize(
         ),
         most_favor=_strongest(sentences, "favor"),
         most_against=_strongest(sentences, "against"),
+        by_speaker=by_speaker(sentences, stance_labels, sentiment_labels),
     )

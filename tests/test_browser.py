@@ -103,3 +103,53 @@ def test_page_reports_errors(server: str, browser) -> None:
     page.wait_for_function("document.querySelector('#status').classList.contains('error')")
     assert "422: body.target" in page.text_content("#status")
     page.close()
+
+
+def test_page_at_laptop_width_fits_and_shows_speakers(server: str, browser) -> None:
+    """1280x800: the sentence table stays inside its card (a long URL used to push it out)."""
+    url = "https://www.example.com/2025/09/18/" + "arvania-offers-ceasefire-talks-" * 4 + "a12345"
+    text = f"{EXAMPLE}\nOriginal url:\n\n{url}\n"
+    expected = httpx.post(f"{server}/v1/score", json={"text": text}, timeout=60).json()
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(server + "/")
+    page.fill("#article", text)
+    page.click("#score")
+    page.wait_for_selector("body[data-scored=true]", timeout=60_000)
+
+    sizes = page.evaluate(
+        """() => {
+          const card = document.querySelector('#details').getBoundingClientRect();
+          const table = document.querySelector('#details table').getBoundingClientRect();
+          const panel = document.querySelector('#speakers').getBoundingClientRect();
+          return {card: card.right, table: table.right, panel: panel.right,
+                  page: document.documentElement.scrollWidth};
+        }"""
+    )
+    assert sizes["table"] <= sizes["card"], sizes
+    assert sizes["panel"] <= 1280 and sizes["page"] <= 1280, sizes
+
+    speakers = [entry["speaker"] for entry in expected["summary"]["by_speaker"]]
+    assert "Teodor Malik" in speakers and "Stefan Ruel" in speakers
+    shown = page.locator("#speaker-list .speaker-name").all_text_contents()
+    assert shown == speakers
+    malik = page.locator('#speaker-list .speaker[data-speaker="Teodor Malik"]')
+    assert malik.locator(".speaker-refs a").count() == 3
+    rows = page.locator("#sentence-rows tr")
+    for i, sentence in enumerate(expected["sentences"]):
+        label = rows.nth(i).locator(".who")
+        assert label.count() == (1 if sentence["speaker"] else 0)
+        if sentence["speaker"]:
+            assert label.text_content().startswith(sentence["speaker"])
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "page-1280x800.png"), full_page=True)
+    assert (ARTIFACTS / "page-1280x800.png").stat().st_size > 10_000
+
+    malik.locator(".speaker-refs a").nth(1).click()  # sentence 8: the continued quote
+    assert "selected" in (
+        page.locator("#article-view .sentence").nth(7).get_attribute("class") or ""
+    )
+    assert errors == []
+    page.close()

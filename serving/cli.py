@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import typer
 
+from detente.serving.batch_cli import batch
 from detente.serving.errors import guarded
 from detente.serving.export_cli import export
 from detente.serving.manifest_cli import manifest
@@ -26,6 +27,7 @@ app.command("score")(guarded(score))
 app.command("serve")(guarded(serve))
 app.command("export")(guarded(export))
 app.command("manifest")(guarded(manifest))
+app.command("batch")(guarded(batch))
 
 
 def main() -> None:

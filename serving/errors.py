@@ -6,8 +6,8 @@ cannot be read or written) ends the command with exit code 2 and one line on std
 `error: <file>:<line>: <field>: <why>` as the raising code words it. Ctrl-C ends it with 130.
 Anything else is a bug and keeps its traceback.
 
-Exit codes: 0 success, 1 some inputs of `detente score` failed (reported, the rest scored),
-2 an expected error stopped the command, 130 interrupted.
+Exit codes: 0 success, 1 some inputs of `detente score` or `detente batch` failed (reported,
+the rest scored), 2 an expected error stopped the command, 130 interrupted.
 """
 
 from __future__ import annotations

@@ -4,13 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint model semeval bench browser-deps clean
+.PHONY: demo test lint model model-accurate semeval bench browser-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,mpnet]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -29,8 +29,15 @@ browser-deps:
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
-# Rebuild the shipped default model from its config (needs ../shared/data; ~1-2 h on 2 cores).
+# Rebuild the shipped models from their configs (need ../shared/data). The accurate model
+# (all-mpnet-base-v2 + LoRA) is the teacher; the default (MiniLM-L6) learns from the gold
+# corpora plus the teacher's probabilities on train-split news sentences (runs/distill).
+model-accurate: $(STAMP)
+	$(BIN)/detente train --config configs/accurate.yaml --output model/accurate
+
 model: $(STAMP)
+	$(BIN)/python -m detente.training.distill --teacher accurate --shared ../shared/data \
+		--out runs/distill/soft.jsonl
 	$(BIN)/detente train --config configs/default.yaml --output model/default
 
 semeval: $(STAMP)

@@ -58,11 +58,14 @@ class Predictor(Protocol):
 
 
 def resolve_model_dir(model: str | Path | None) -> Path:
-    """`None` or "default" is the shipped default model; anything else is a directory."""
+    """`None` or "default" is the shipped default model, "accurate" the shipped accurate model
+    (all-mpnet-base-v2; needs the mpnet extra); anything else is a directory."""
     from detente.model import DEFAULT_MODEL_DIR
 
     if model is None or str(model) == "default":
         return DEFAULT_MODEL_DIR
+    if str(model) == "accurate":
+        return DEFAULT_MODEL_DIR.parent / "accurate"
     return Path(model)
 
 

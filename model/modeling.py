@@ -88,6 +88,8 @@ class DetenteModel(nn.Module):
         sentiment_labels: torch.Tensor | None = None,
         stance_weight: torch.Tensor | None = None,
         sentiment_weight: torch.Tensor | None = None,
+        stance_soft: torch.Tensor | None = None,
+        sentiment_soft: torch.Tensor | None = None,
     ) -> ModelOutput:
         kwargs = {"input_ids": input_ids, "attention_mask": attention_mask}
         if token_type_ids is not None:
@@ -99,6 +101,11 @@ class DetenteModel(nn.Module):
             output.loss = masked_loss(output.stance_logits, stance_labels, stance_weight) + (
                 masked_loss(output.sentiment_logits, sentiment_labels, sentiment_weight)
             )
+        if stance_soft is not None or sentiment_soft is not None:
+            soft = soft_loss(output.stance_logits, stance_soft) + soft_loss(
+                output.sentiment_logits, sentiment_soft
+            )
+            output.loss = soft if output.loss is None else output.loss + soft
         return output
 
     def merge_adapters(self) -> None:
@@ -121,6 +128,21 @@ def masked_loss(
     if labels is None or not bool((labels != IGNORE).any()):
         return logits.sum() * 0.0
     return nn.functional.cross_entropy(logits.float(), labels, weight=weight, ignore_index=IGNORE)
+
+
+def soft_loss(logits: torch.Tensor, soft: torch.Tensor | None) -> torch.Tensor:
+    """Cross-entropy against a teacher's probabilities, over the rows that have them.
+
+    `soft` is (batch, classes); a row whose first entry is negative has no soft label. The loss
+    is averaged over the rows that have one, like `masked_loss` over labelled rows.
+    """
+    if soft is None:
+        return logits.sum() * 0.0
+    rows = soft[:, 0] >= 0
+    if not bool(rows.any()):
+        return logits.sum() * 0.0
+    log_probs = nn.functional.log_softmax(logits[rows].float(), dim=-1)
+    return -(soft[rows].float() * log_probs).sum(-1).mean()
 
 
 def load_tokenizer(path: Path) -> PreTrainedTokenizerBase:

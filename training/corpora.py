@@ -26,7 +26,17 @@ from typing import Any
 from detente.model.config import SENTIMENT_LABELS, STANCE_LABELS
 from detente.training.records import Record
 
-FORMATS = ("csv", "tsv", "jsonl", "parquet", "datasets", "lines", "parallel", "negotiation")
+FORMATS = (
+    "csv",
+    "tsv",
+    "jsonl",
+    "parquet",
+    "datasets",
+    "lines",
+    "parallel",
+    "negotiation",
+    "soft",
+)
 SPLITS = ("train", "dev")
 
 
@@ -320,6 +330,8 @@ def load_corpus(cfg: CorpusConfig, split: str, root: Path | str = ".") -> list[R
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; use one of {SPLITS}")
     root = Path(cfg.root) if cfg.root is not None else Path(root)
+    if cfg.format == "soft":
+        return [r for path in _paths(cfg, split, root) for r in _soft_records(cfg, path)]
     if cfg.format == "negotiation":
         from detente.training.negotiation_corpus import load_negotiation_corpus
 
@@ -342,6 +354,29 @@ def load_corpus(cfg: CorpusConfig, split: str, root: Path | str = ".") -> list[R
         kept = [r for r in records if _stable_fraction(r.text) >= cfg.dev_fraction]
         records = held_out if split == "dev" else kept
     if split == "train" and cfg.max_rows and len(records) > cfg.max_rows:
+        records = random.Random(cfg.name).sample(records, cfg.max_rows)
+    return records
+
+
+def _soft_records(cfg: CorpusConfig, path: Path) -> list[Record]:
+    """A `soft` corpus: JSONL lines {"text", "target", "stance_probs", "sentiment_probs"} with a
+    teacher's probabilities (training/distill.py writes them)."""
+    if not path.exists():
+        raise DataError(f"corpus {cfg.name!r}: {path}: file not found")
+    records = []
+    for number, row in _jsonl_rows(path, cfg):
+        where = f"corpus {cfg.name!r}: {path}:{number}"
+        probs = {}
+        for key in ("stance_probs", "sentiment_probs"):
+            value = row.get(key)
+            if not (isinstance(value, list) and len(value) == 3 and min(value) >= 0):
+                raise DataError(f"{where}: field {key} must be a list of 3 probabilities")
+            probs[key] = [float(v) for v in value]
+        text = row.get(cfg.text_column)
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(f"{where}: field {cfg.text_column!r} is missing or empty")
+        records.append(Record(text=text, target=row.get("target") or cfg.target, **probs))
+    if cfg.max_rows and len(records) > cfg.max_rows:
         records = random.Random(cfg.name).sample(records, cfg.max_rows)
     return records
 

@@ -7,9 +7,12 @@ Layout (see docs/CORPUS_FORMAT.md for the exact keys)::
         refs/<source>.jsonl    references to sentences of public corpora under ../shared/data;
                                no text, only a locator, a sha1 prefix and the labels
 
-Three locator kinds are resolved by `resolve_reference`:
+Four locator kinds are resolved by `resolve_reference`:
 
 - text file (``start``/``end``): ``text[start:end]`` of a UTF-8 text file (GDELT articles);
+- article collection (``doc_id``/``start``/``end``): ``text[start:end]`` of the ``text`` field of
+  the line with that ``id`` in a JSONL file of articles (the BBC/NPR, FA-KES and 2026 web
+  collections);
 - newsbias JSON (``sentence_id``): the ``content`` of that sentence of an article JSON file;
 - UNSCon CSV (``file_id``/``char_offsets``): ``sentence_text`` of the row with that
   ``file_id`` and ``sentence_char_offsets``.
@@ -22,8 +25,10 @@ stripped; written statements are normalised the same way.
 Split rule (deterministic, no state):
 
 - written statements are always ``train`` (dev is real news only);
-- a reference goes to ``dev`` when ``int(sha1(article).hexdigest(), 16) % 100 < 25`` (article =
+- a reference goes to ``dev`` when ``int(sha1(article).hexdigest(), 16) % 100 < P`` (article =
   the ``article`` field encoded as UTF-8, e.g. ``"newsbias:article_1"``), else to ``train``.
+  P is 25, or 40 for the round-2 collections (``DEV_PERCENT_BY_PREFIX``), so that the dev split
+  holds enough real ``against`` and ``favor`` sentences of wars other than Russia-Ukraine.
   Every sentence of one article (a news article, or one UNSCon speech) therefore lands in the same
   split, and adding or relabelling sentences never moves an article between splits.
 
@@ -60,6 +65,10 @@ STANCES = ("favor", "against", "none")
 SENTIMENTS = ("negative", "neutral", "positive")
 SPLITS = ("train", "dev", "all")
 DEV_PERCENT = 25
+# Round-2 article collections: a larger dev share (article-id prefix -> percent).
+DEV_PERCENT_BY_PREFIX = {"bbcnpr": 40, "fakes": 40, "ua26": 40}
+# References without a `conflict` field are from the round-1 sources, all Russia-Ukraine.
+DEFAULT_CONFLICT = "russia_ukraine"
 
 WRITTEN_DIR = "written"
 REFS_DIR = "refs"
@@ -104,7 +113,11 @@ REF_KEYS = {
         "stance",
         "sentiment",
     ),
+    "doc": ("id", "source", "doc_id", "start", "end", "sha1", "article", "stance", "sentiment"),
 }
+# Keys any reference may also carry: the war it is about, the mining list that picked it
+# (training/mining.py), and a hard-case tag as for written statements.
+OPTIONAL_REF_KEYS = ("conflict", "list", "hard_case")
 SHA1_PREFIX_LEN = 10
 _SHA1_RE = re.compile(r"^[0-9a-f]{10}$")
 _WRITTEN_ID_RE = re.compile(r"^w([A-Z])-(\d{4})$")
@@ -129,18 +142,23 @@ def sha1_prefix(text: str, length: int = SHA1_PREFIX_LEN) -> str:
 def split_of_article(article: str) -> str:
     """The split ("train" or "dev") of every reference with this `article` id."""
     value = int(hashlib.sha1(article.encode("utf-8")).hexdigest(), 16)
-    return "dev" if value % 100 < DEV_PERCENT else "train"
+    percent = DEV_PERCENT_BY_PREFIX.get(article.split(":", 1)[0], DEV_PERCENT)
+    return "dev" if value % 100 < percent else "train"
 
 
 def locator_kind(ref: dict[str, Any]) -> str:
-    """ "text", "newsbias" or "unscon", from the locator keys present in a reference."""
+    """ "doc", "text", "newsbias" or "unscon", from the locator keys present in a reference."""
+    if "doc_id" in ref:
+        return "doc"
     if "start" in ref or "end" in ref:
         return "text"
     if "sentence_id" in ref:
         return "newsbias"
     if "file_id" in ref or "char_offsets" in ref:
         return "unscon"
-    raise CorpusError("no locator: expected start/end, sentence_id or file_id/char_offsets")
+    raise CorpusError(
+        "no locator: expected start/end, doc_id/start/end, sentence_id or file_id/char_offsets"
+    )
 
 
 # --------------------------------------------------------------------------- reading the files
@@ -176,6 +194,10 @@ class Entry:
     @property
     def where(self) -> str:
         return f"{self.file}:{self.line}"
+
+    @property
+    def conflict(self) -> str:
+        return self.data.get("conflict") or DEFAULT_CONFLICT
 
 
 def corpus_files(corpus_dir: Path | str) -> tuple[list[Path], list[Path]]:
@@ -213,9 +235,11 @@ def _check_labels(obj: dict[str, Any], where: str) -> None:
         raise CorpusError(f"{where}: sentiment {obj.get('sentiment')!r} not in {SENTIMENTS}")
 
 
-def _check_keys(obj: dict[str, Any], expected: tuple[str, ...], where: str) -> None:
+def _check_keys(
+    obj: dict[str, Any], expected: tuple[str, ...], where: str, optional: tuple[str, ...] = ()
+) -> None:
     missing = [k for k in expected if k not in obj]
-    extra = [k for k in obj if k not in expected]
+    extra = [k for k in obj if k not in expected and k not in optional]
     if missing or extra:
         raise CorpusError(
             f"{where}: keys do not match the format: missing {missing}, extra {extra}"
@@ -254,7 +278,7 @@ def validate_ref(obj: dict[str, Any], where: str) -> str:
         kind = locator_kind(obj)
     except CorpusError as error:
         raise CorpusError(f"{where}: {error}") from None
-    _check_keys(obj, REF_KEYS[kind], where)
+    _check_keys(obj, REF_KEYS[kind], where, OPTIONAL_REF_KEYS)
     ident = _nonempty_str(obj, "id", where)
     where = f"{where} (id {ident})"
     source = _nonempty_str(obj, "source", where)
@@ -264,7 +288,14 @@ def validate_ref(obj: dict[str, Any], where: str) -> str:
     if not isinstance(obj["sha1"], str) or not _SHA1_RE.match(obj["sha1"]):
         raise CorpusError(f"{where}: sha1 {obj['sha1']!r} is not {SHA1_PREFIX_LEN} lowercase hex")
     _check_labels(obj, where)
-    if kind == "text":
+    if obj.get("hard_case") is not None and obj["hard_case"] not in HARD_CASES:
+        raise CorpusError(f"{where}: hard_case {obj['hard_case']!r} not null or in {HARD_CASES}")
+    for key in ("conflict", "list"):
+        if key in obj:
+            _nonempty_str(obj, key, where)
+    if kind == "doc":
+        _nonempty_str(obj, "doc_id", where)
+    if kind in ("text", "doc"):
         start, end = obj["start"], obj["end"]
         ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end))
         if not ints or not 0 <= start < end:
@@ -311,6 +342,7 @@ class SourceCache:
     """Parsed shared sources, so that many references into one file read it once."""
 
     texts: dict[Path, str] = field(default_factory=dict)
+    collections: dict[Path, dict[str, str]] = field(default_factory=dict)
     newsbias: dict[Path, dict[str, str]] = field(default_factory=dict)
     # path -> (file_id, char_offsets) -> list of (sentence_text, article) rows
     unscon: dict[Path, dict[tuple[str, str], list[tuple[str, str]]]] = field(default_factory=dict)
@@ -320,6 +352,22 @@ def _read_text_source(path: Path, cache: SourceCache) -> str:
     if path not in cache.texts:
         cache.texts[path] = path.read_text(encoding="utf-8")
     return cache.texts[path]
+
+
+def read_collection(path: Path) -> dict[str, str]:
+    """id -> text of a JSONL file of articles (one object with `id` and `text` per line)."""
+    texts: dict[str, str] = {}
+    for number, obj in read_jsonl(path):
+        if not isinstance(obj.get("id"), str) or not isinstance(obj.get("text"), str):
+            raise CorpusError(f"{path}:{number}: an article needs string fields id and text")
+        texts[obj["id"]] = obj["text"]
+    return texts
+
+
+def _read_collection_source(path: Path, cache: SourceCache) -> dict[str, str]:
+    if path not in cache.collections:
+        cache.collections[path] = read_collection(path)
+    return cache.collections[path]
 
 
 def _read_newsbias_source(path: Path, cache: SourceCache) -> dict[str, str]:
@@ -374,8 +422,14 @@ def resolve_reference(
     if not path.is_file():
         raise CorpusError(f"{where}: source file not found: {path}")
     try:
-        if kind == "text":
-            text = _read_text_source(path, cache)
+        if kind in ("text", "doc"):
+            if kind == "text":
+                text = _read_text_source(path, cache)
+            else:
+                docs = _read_collection_source(path, cache)
+                if ref.get("doc_id") not in docs:
+                    raise CorpusError(f"{where}: doc_id {ref.get('doc_id')!r} not found in {path}")
+                text = docs[ref["doc_id"]]
             start, end = ref.get("start"), ref.get("end")
             if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end):
                 raise CorpusError(f"{where}: bad start/end {start!r}/{end!r}")
@@ -487,6 +541,7 @@ def load_negotiation_corpus(
                 stance=entry.data["stance"],
                 sentiment=entry.data["sentiment"],
                 id=entry.id,
+                conflict=entry.conflict,
             )
         )
     return records
@@ -517,6 +572,7 @@ def corpus_stats(corpus_dir: Path | str, shared_data_dir: Path | str | None = No
          "splits": {split: {"n", "units", "stance": {...}, "sentiment": {...}}},
          "sources": {source: {"n", "units", "train", "dev", "stance", "sentiment",
                               "dev_stance", "dev_sentiment"}},
+         "conflicts": {conflict: {...same keys...}},   # real references only
          "resolved": bool}
     """
     entries = read_entries(corpus_dir)
@@ -533,21 +589,25 @@ def corpus_stats(corpus_dir: Path | str, shared_data_dir: Path | str | None = No
 
     splits = {"train": empty(), "dev": empty()}
     sources: dict[str, dict] = {}
+    conflicts: dict[str, dict] = {}
     files: dict[str, str] = {}
     for e in entries:
         files.setdefault(e.source, str(e.file))
-        for bucket in (splits[e.split], sources.setdefault(e.source, empty())):
+        groups = [sources.setdefault(e.source, empty())]
+        if e.kind == "ref":
+            groups.append(conflicts.setdefault(e.conflict, empty()))
+        for bucket in (splits[e.split], *groups):
             bucket["n"] += 1
             bucket["units"].add(e.unit)
             bucket["stance"][e.data["stance"]] += 1
             bucket["sentiment"][e.data["sentiment"]] += 1
-        src = sources[e.source]
-        src[e.split] = src.get(e.split, 0) + 1
-        dev_stance = src.setdefault("dev_stance", Counter({s: 0 for s in STANCES}))
-        dev_sentiment = src.setdefault("dev_sentiment", Counter({s: 0 for s in SENTIMENTS}))
-        if e.split == "dev":
-            dev_stance[e.data["stance"]] += 1
-            dev_sentiment[e.data["sentiment"]] += 1
+        for group in groups:
+            group[e.split] = group.get(e.split, 0) + 1
+            dev_stance = group.setdefault("dev_stance", Counter({s: 0 for s in STANCES}))
+            dev_sentiment = group.setdefault("dev_sentiment", Counter({s: 0 for s in SENTIMENTS}))
+            if e.split == "dev":
+                dev_stance[e.data["stance"]] += 1
+                dev_sentiment[e.data["sentiment"]] += 1
 
     def plain(bucket: dict) -> dict:
         out = dict(bucket)
@@ -566,6 +626,9 @@ def corpus_stats(corpus_dir: Path | str, shared_data_dir: Path | str | None = No
         "files": files,
         "splits": {name: plain(b) for name, b in splits.items()},
         "sources": {name: plain(b) for name, b in sorted(sources.items())},
+        "conflicts": {
+            name: plain(b) for name, b in sorted(conflicts.items(), key=lambda kv: -kv[1]["n"])
+        },
         "resolved": shared_data_dir is not None,
     }
 
@@ -614,10 +677,17 @@ def format_stats(stats: dict, markdown: bool = False) -> str:
         for name, b in stats["sources"].items()
         if b["dev"]
     ]
+    conflict_head = ["conflict (real news)", "n", "train", "dev", *[f"dev {s}" for s in STANCES]]
+    conflict_rows = [
+        [name, str(b["n"]), str(b["train"]), str(b["dev"])]
+        + [str(b["dev_stance"][s]) for s in STANCES]
+        for name, b in stats["conflicts"].items()
+    ]
     parts = [
         _table(["split", *head[1:]], rows, markdown),
         _table(src_head, src_rows, markdown),
         _table(dev_head, dev_rows, markdown),
+        _table(conflict_head, conflict_rows, markdown),
     ]
     note = "references resolved and sha1-checked" if stats["resolved"] else "not resolved"
     return "\n\n".join(parts) + f"\n\n{stats['total']} items; {note}."

@@ -14,3 +14,7 @@ class Record:
     stance: str | None = None
     sentiment: str | None = None
     id: str | None = None
+    conflict: str | None = None  # the war a news statement is about, where the corpus says
+    # A teacher's probabilities (label order of the model's config) instead of a gold label.
+    stance_probs: list[float] | None = None
+    sentiment_probs: list[float] | None = None

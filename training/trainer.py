@@ -54,6 +54,9 @@ class EncodedCorpus:
     features: list[dict[str, list[int]]]
     stance: list[int]
     sentiment: list[int]
+    # Teacher probabilities per row ([-1, ...] where the row has none); None: no soft labels.
+    stance_soft: list[list[float]] | None = None
+    sentiment_soft: list[list[float]] | None = None
 
 
 def encode_corpus(
@@ -67,12 +70,20 @@ def encode_corpus(
     features = encode_pairs(tokenizer, [r.text for r in records], targets, config.max_length)
     stance_ids = {label: i for i, label in enumerate(config.stance_labels)}
     sentiment_ids = {label: i for i, label in enumerate(config.sentiment_labels)}
+
+    def soft(attr: str, n: int) -> list[list[float]] | None:
+        if not any(getattr(r, attr) for r in records):
+            return None
+        return [list(getattr(r, attr) or [-1.0] * n) for r in records]
+
     return EncodedCorpus(
         name,
         weight,
         features,
         [stance_ids[r.stance] if r.stance else IGNORE for r in records],
         [sentiment_ids[r.sentiment] if r.sentiment else IGNORE for r in records],
+        soft("stance_probs", len(config.stance_labels)),
+        soft("sentiment_probs", len(config.sentiment_labels)),
     )
 
 
@@ -89,6 +100,22 @@ def epoch_order(corpora: list[EncodedCorpus], seed: int, epoch: int, cap: int | 
         order.extend((c, i) for i in rows)
     rng.shuffle(order)
     return order[:cap] if cap else order
+
+
+def length_grouped(
+    order: list[tuple[int, int]], corpora: list[EncodedCorpus], batch_size: int, seed: int
+) -> list[list[tuple[int, int]]]:
+    """Batches of similar length (less padding): the shuffled order is cut into windows of 50
+    batches, each window sorted by token length and cut into batches, and the batches shuffled."""
+    window = batch_size * 50
+    batches = []
+    for i in range(0, len(order), window):
+        chunk = sorted(
+            order[i : i + window], key=lambda ci: len(corpora[ci[0]].features[ci[1]]["input_ids"])
+        )
+        batches.extend(chunk[j : j + batch_size] for j in range(0, len(chunk), batch_size))
+    random.Random(seed).shuffle(batches)
+    return batches
 
 
 def class_weights(labels: list[int], n: int) -> torch.Tensor | None:
@@ -227,9 +254,12 @@ class Trainer:
         stop = False
         for epoch in range(state["epoch"], args.epochs):
             order = epoch_order(corpora, args.seed, epoch, args.max_train_samples)
-            batches = [
-                order[i : i + args.batch_size] for i in range(0, len(order), args.batch_size)
-            ]
+            if args.group_by_length:
+                batches = length_grouped(order, corpora, args.batch_size, args.seed + epoch)
+            else:
+                batches = [
+                    order[i : i + args.batch_size] for i in range(0, len(order), args.batch_size)
+                ]
             model.train()
             progress = tqdm(
                 total=len(batches),
@@ -291,6 +321,14 @@ class Trainer:
         batch = tokenizer.pad([corpora[c].features[i] for c, i in rows], return_tensors="pt")
         batch["stance_labels"] = torch.tensor([corpora[c].stance[i] for c, i in rows])
         batch["sentiment_labels"] = torch.tensor([corpora[c].sentiment[i] for c, i in rows])
+        for head, n in (("stance", 3), ("sentiment", 3)):
+            if any(getattr(corpora[c], f"{head}_soft") is not None for c, _ in rows):
+                batch[f"{head}_soft"] = torch.tensor(
+                    [
+                        (getattr(corpora[c], f"{head}_soft") or [[-1.0] * n] * (i + 1))[i]
+                        for c, i in rows
+                    ]
+                )
         return {k: v.to(self.device) for k, v in batch.items()}
 
     def _evaluate(self, model, tokenizer, epoch: int, step: int, steps: int) -> dict:

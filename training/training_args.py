@@ -61,6 +61,8 @@ class TrainingArguments:
         evals_per_epoch: evaluate on dev (and maybe keep the best model) this often per epoch.
         max_train_samples: cap the samples per epoch after mixing (null: no cap).
         bf16: bfloat16 autocast (fast only on CPUs with AMX or on GPUs).
+        group_by_length: batch sentences of similar token length together (less padding,
+            faster on CPU); batches are still shuffled.
         threads: torch threads (null: all cores this process may use).
         device: "cpu", "cuda" or "auto".
     """
@@ -81,6 +83,7 @@ class TrainingArguments:
     evals_per_epoch: int = 1
     max_train_samples: int | None = None
     bf16: bool = False
+    group_by_length: bool = False
     threads: int | None = None
     device: str = "auto"
 

@@ -214,17 +214,20 @@ def _baselines(
     return out
 
 
-def _per_target(heads: dict[str, HeadResult], targets: list[str]) -> dict[str, dict[str, Any]]:
+def _per_group(heads: dict[str, HeadResult], groups: list[str]) -> dict[str, dict[str, Any]]:
+    """Metrics per value of `groups` (one key per record: its target, or its conflict)."""
     per: dict[str, dict[str, Any]] = {}
-    for name in sorted(set(targets), key=lambda t: (-targets.count(t), t)):
-        entry: dict[str, Any] = {"n": targets.count(name)}
+    for name in sorted(set(groups), key=lambda t: (-groups.count(t), t)):
+        entry: dict[str, Any] = {"n": groups.count(name)}
         for head, result in heads.items():
-            mask = np.array([targets[i] == name for i in result.rows], dtype=bool)
+            mask = np.array([groups[i] == name for i in result.rows], dtype=bool)
             if mask.any():
                 metrics = head_metrics(result.gold[mask], result.pred[mask], result.labels)
                 entry[head] = {
                     k: metrics[k] for k in ("n", "accuracy", "macro_f1", "f_avg") if k in metrics
                 }
+                if "against" in metrics["per_class"]:
+                    entry[head]["f1_against"] = metrics["per_class"]["against"]["f1"]
         per[name] = entry
     return per
 
@@ -314,9 +317,12 @@ def run_evaluation(
                 output.update(flat_b)
     distinct = len(set(targets))
     if 1 < distinct <= max_targets:
-        output["per_target"] = _per_target(heads, targets)
+        output["per_target"] = _per_group(heads, targets)
     elif distinct > max_targets:
         notes.append(f"{distinct} distinct targets: per-target breakdown skipped (> {max_targets})")
+    conflicts = [r.conflict for r in records]
+    if any(conflicts):
+        output["per_conflict"] = _per_group(heads, [c or "unknown" for c in conflicts])
     output["data"] = {
         "n_records": len(records),
         "n_targets": distinct,

@@ -71,12 +71,14 @@ def _aligned(rows: list[tuple[str, ...]]) -> list[str]:
     return lines
 
 
-def per_target_rows(per_target: dict[str, Any]) -> list[tuple[str, ...]]:
-    """Header and one row per target: n, and accuracy / macro-F1 (/ F_avg) per head."""
+def per_target_rows(per_target: dict[str, Any], group: str = "target") -> list[tuple[str, ...]]:
+    """Header and one row per target (or conflict): n, and accuracy / macro-F1 per head, with
+    F_avg and F1 against for stance."""
     heads = [h for h in HEADS if any(h in entry for entry in per_target.values())]
-    header = ["target", "n"]
+    header = [group, "n"]
     for head in heads:
-        header += [f"{head} acc", f"{head} macro-F1"] + (["F_avg"] if head == "stance" else [])
+        header += [f"{head} acc", f"{head} macro-F1"]
+        header += ["F_avg", "F1 against"] if head == "stance" else []
     rows = [tuple(header)]
     for target, entry in per_target.items():
         row = [target, str(entry["n"])]
@@ -84,7 +86,7 @@ def per_target_rows(per_target: dict[str, Any]) -> list[tuple[str, ...]]:
             m = entry.get(head, {})
             row += [_num(m.get("accuracy")), _num(m.get("macro_f1"))]
             if head == "stance":
-                row.append(_num(m.get("f_avg")))
+                row += [_num(m.get("f_avg")), _num(m.get("f1_against"))]
         rows.append(tuple(row))
     return rows
 
@@ -94,6 +96,8 @@ def terminal_table(metrics: dict[str, Any]) -> str:
     lines = _aligned([SUMMARY_HEADER, *summary_rows(metrics)])
     if "per_target" in metrics:
         lines += ["", *_aligned(per_target_rows(metrics["per_target"]))]
+    if "per_conflict" in metrics:
+        lines += ["", *_aligned(per_target_rows(metrics["per_conflict"], "conflict"))]
     return "\n".join(lines)
 
 
@@ -155,9 +159,9 @@ def _head_section(head: str, m: dict[str, Any], plots: dict[str, str]) -> list[s
     return out
 
 
-def _per_target_section(per_target: dict[str, Any]) -> list[str]:
-    header, *rows = per_target_rows(per_target)
-    return ["## Per target", "", _md_table(header, rows), ""]
+def _per_target_section(per_target: dict[str, Any], group: str = "target") -> list[str]:
+    header, *rows = per_target_rows(per_target, group)
+    return [f"## Per {group}", "", _md_table(header, rows), ""]
 
 
 def _shorten(text: str, limit: int = 140) -> str:
@@ -191,6 +195,8 @@ def markdown_report(
             out += _head_section(head, metrics["heads"][head], plots.get(head, {}))
     if "per_target" in metrics:
         out += _per_target_section(metrics["per_target"])
+    if "per_conflict" in metrics:
+        out += _per_target_section(metrics["per_conflict"], "conflict")
     if "baselines" in metrics:
         out += ["## Baselines", ""]
         for name, per_head in metrics["baselines"].items():

@@ -25,6 +25,7 @@ from detente.serving.results import ArticleResult, LabelScores, SentenceResult, 
 from detente.serving.segment import Segment, segment
 from detente.serving.speakers import Attribution, Attributor, RuleAttributor
 from detente.serving.summary import summarize
+from detente.serving.windows import Windower
 
 CHUNK_SENTENCES = 256  # articles are scored together until about this many sentences wait
 
@@ -94,6 +95,7 @@ class Scorer:
         self.config = predictor.config
         self.stance_labels = list(self.config.stance_labels)
         self.sentiment_labels = list(self.config.sentiment_labels)
+        self.windower = Windower(predictor)
 
     @classmethod
     def load(
@@ -117,18 +119,30 @@ class Scorer:
         batch_size: int | None,
     ) -> tuple[np.ndarray, np.ndarray]:
         size = batch_size or self.batch_size
-        stance, sentiment = self.predictor.predict_probs(texts, list(targets), batch_size=size)
+        stance, sentiment = self._predict_windowed(texts, list(targets), size)
         second = [
             i
             for i, (t, s) in enumerate(zip(targets, sentiment_targets, strict=True))
             if s and s != t
         ]
         if second:
-            _, toward = self.predictor.predict_probs(
+            _, toward = self._predict_windowed(
                 [texts[i] for i in second], [sentiment_targets[i] for i in second], size
             )
             sentiment[second] = toward
         return stance, sentiment
+
+    def _predict_windowed(
+        self, texts: list[str], targets: list[str | None], size: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities per text; a text longer than the model's input is scored over windows
+        (see serving/windows.py) rather than cut to its first tokens."""
+        plan = self.windower.plan(texts, targets)
+        if plan is None:
+            return self.predictor.predict_probs(texts, targets, batch_size=size)
+        stance, sentiment = self.predictor.predict_probs(plan.texts, plan.targets, batch_size=size)
+        n = len(texts)
+        return Windower.combine(plan, stance, n), Windower.combine(plan, sentiment, n)
 
     def score_sentences(
         self,

@@ -14,6 +14,12 @@
    after `a.m.` / `p.m.` ("at 10 a.m. Monday").
 3. Offsets. pysbd's pieces are aligned back to the input, so `text[start:end]` is exactly the
    sentence (without surrounding white space) for any input.
+4. Bounds. A paragraph longer than `MAX_RUN_CHARS` or with more than `MAX_RUN_SENTENCES`
+   sentence ends (a page of text with no line break, a 2,000,000-character run with no sentence
+   end) goes to pysbd in runs: cut after the 64th sentence end, else after the last sentence
+   end in the second half of 10,000 characters, else at the last white space there, else
+   anywhere. Time and memory then grow linearly with the input. A sentence longer
+   than the model's input is not cut here: the scorer reads it in windows (serving/windows.py).
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ _WEEKDAY_OR_MONTH = re.compile(
 )
 _CLOCK = re.compile(r"\b[ap]\.m\.$", re.IGNORECASE)
 _BLANK_LINES = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*\s")
+_SPACE = re.compile(r"\s")
+MAX_RUN_CHARS = 10_000
+MAX_RUN_SENTENCES = 64
 
 
 @dataclass(frozen=True)
@@ -138,7 +148,7 @@ def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         piece = text[start:end]
         letters = [c for c in piece if c.isalnum()]
         if merged:
-            before = text[merged[-1][0] : merged[-1][1]]
+            before = text[max(merged[-1][0], merged[-1][1] - 16) : merged[-1][1]]  # its end
             starts_lower = piece.lstrip("\"'“‘«([")[:1].islower()
             after_clock = _CLOCK.search(before) and _WEEKDAY_OR_MONTH.match(piece)
             if starts_lower or after_clock or not letters:
@@ -148,13 +158,51 @@ def _merge(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+def _last_match(pattern: re.Pattern[str], text: str, start: int, end: int) -> int | None:
+    last = None
+    for match in pattern.finditer(text, start, end):
+        last = match.end()
+    return last
+
+
+def _nth_sentence_end(text: str, start: int, stop: int, n: int) -> int | None:
+    for count, match in enumerate(_SENTENCE_END.finditer(text, start, stop), 1):
+        if count == n:
+            return match.end()
+    return None
+
+
+def runs(text: str, start: int, end: int, limit: int = MAX_RUN_CHARS) -> list[tuple[int, int]]:
+    """(start, end) runs covering text[start:end], each of at most `limit` characters and
+    `MAX_RUN_SENTENCES` sentence ends (pysbd's time grows with the square of the latter)."""
+    result = []
+    while True:
+        stop = min(end, start + limit)
+        cut = _nth_sentence_end(text, start, stop, MAX_RUN_SENTENCES + 1)
+        if cut is None and stop == end:
+            break
+        if cut is None:
+            half = start + limit // 2
+            cut = _last_match(_SENTENCE_END, text, half, stop) or _last_match(
+                _SPACE, text, half, stop
+            )
+            cut = cut or stop
+        result.append((start, cut))
+        start = cut
+    result.append((start, end))
+    return result
+
+
 def segment(text: str) -> list[Segment]:
     """Split `text` into sentences with offsets into `text` and paragraph numbers."""
     segments: list[Segment] = []
     for index, (p_start, p_end) in enumerate(paragraphs(text)):
-        chunk = text[p_start:p_end]
-        flat = re.sub(r"\s", " ", chunk)  # same length: line breaks read as spaces
-        pieces = _segmenter().segment(flat)
-        for start, end in _merge(text, _align(chunk, pieces, p_start)):
-            segments.append(Segment(text[start:end], start, end, index))
+        for r_start, r_end in runs(text, p_start, p_end):
+            chunk = text[r_start:r_end]
+            if not chunk.strip():
+                continue
+            flat = re.sub(r"\s", " ", chunk)  # same length: line breaks read as spaces
+            pieces = _segmenter().segment(flat)
+            for start, end in _merge(text, _align(chunk, pieces, r_start)):
+                segments.append(Segment(text[start:end], start, end, index))
     return segments

@@ -45,12 +45,10 @@ def expected_errors() -> tuple[type[BaseException], ...]:
     from detente.model.base import BaseModelError
     from detente.model.errors import ModelLoadError
     from detente.training.corpora import DataError
-    from detente.training.negotiation_corpus import CorpusError
 
     found: list[type[BaseException]] = [
         CliError,
-        DataError,  # config errors are DataErrors too
-        CorpusError,
+        DataError,  # CorpusError and config errors are DataErrors too
         ModelLoadError,
         BaseModelError,
         UnicodeError,

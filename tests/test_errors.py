@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from detente.model.errors import ManifestError
 from detente.serving.cli import app
+from detente.training.corpora import DataError
+from detente.training.negotiation_corpus import CorpusError
 
 
 def check_one_line_error(args: list[str], *needles: str) -> str:
@@ -35,6 +37,10 @@ def broken_model(tiny_model_dir: Path, tmp_path: Path) -> Path:
         handle.seek(-1, 2)
         handle.write(bytes([last[0] ^ 0xFF]))
     return copy
+
+
+def test_corpus_error_is_a_data_error() -> None:
+    assert issubclass(CorpusError, DataError)
 
 
 def test_every_command_reports_broken_input_on_one_line(tmp_path: Path, broken_model: Path) -> None:

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from detente.training.corpora import DataError
 from detente.training.records import Record
 
 logger = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ _OFFSETS_RE = re.compile(r"^\d+-\d+$")
 _WS_RE = re.compile(r"\s+")
 
 
-class CorpusError(ValueError):
+class CorpusError(DataError):
     """A corpus file or reference that cannot be used; the message says where and why."""
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from detente.training.negotiation_corpus import (
     HARD_CASES,
+    OPTIONAL_REF_KEYS,
     REF_KEYS,
     SENTIMENTS,
     STANCES,
@@ -96,7 +97,11 @@ def test_ref_file_schema(path: Path):
         where = f"{path}:{number}"
         assert "text" not in obj, f"{where}: a reference must not carry text"
         kind = validate_ref(obj, where)
-        assert tuple(obj) == REF_KEYS[kind], f"{where}: keys/order {list(obj)}"
+        # The documented order: locator keys and article, the optional keys, then the labels.
+        base = REF_KEYS[kind]
+        optional = tuple(k for k in OPTIONAL_REF_KEYS if k in obj)
+        expected = base[:-2] + optional + base[-2:]
+        assert tuple(obj) == expected, f"{where}: keys/order {list(obj)}"
         source = obj["source"]
         if kind == "text":
             assert source.startswith("news/ukraine_war_gdelt/articles/"), where
@@ -106,6 +111,11 @@ def test_ref_file_schema(path: Path):
             assert source.startswith("news/ukraine_crisis_2014_newsbias/all-data-as-json/"), where
             assert obj["id"] == f"newsbias-{article}-{obj['sentence_id']}", where
             assert obj["article"] == f"newsbias:{article}", where
+        elif kind == "doc":
+            prefix = obj["article"].split(":", 1)[0]
+            assert source.startswith("news/") and source.endswith("/articles.jsonl"), where
+            assert obj["article"] == f"{prefix}:{obj['doc_id']}", where
+            assert obj["id"].startswith(f"{prefix}-{obj['doc_id']}-"), where
         else:
             assert source == "stance/unscon/conflict_annotations_sentences.csv", where
             assert obj["id"] == f"unscon-{obj['file_id']}-{obj['char_offsets']}", where
@@ -156,15 +166,18 @@ def test_written_groups_are_stories_of_4_to_12_statements():
 
 
 def test_each_real_source_file_belongs_to_one_article():
-    """Text and newsbias sources are whole articles: one file, one article id, and back."""
+    """Text and newsbias sources (and each doc of a collection) are whole articles: one
+    file, one article id, and back."""
     article_of: dict[str, set[str]] = defaultdict(set)
     source_of: dict[str, set[str]] = defaultdict(set)
     for path in REF_FILES:
         for _, obj in read_jsonl(path):
-            if locator_kind(obj) == "unscon":
+            kind = locator_kind(obj)
+            if kind == "unscon":
                 continue
-            article_of[obj["source"]].add(obj["article"])
-            source_of[obj["article"]].add(obj["source"])
+            source = obj["source"] + (f"#{obj['doc_id']}" if kind == "doc" else "")
+            article_of[source].add(obj["article"])
+            source_of[obj["article"]].add(source)
     assert not {s: a for s, a in article_of.items() if len(a) > 1}
     assert not {a: s for a, s in source_of.items() if len(s) > 1}
 

@@ -154,3 +154,23 @@ def test_pool_items_resolve_to_their_text() -> None:
     for item in items:
         ref = {**item.ref, "stance": "none", "sentiment": "neutral"}
         assert resolve_reference(ref, SHARED_DATA) == item.text
+
+
+def test_distill_samples_train_split_keyword_sentences_first(monkeypatch) -> None:
+    from detente.training import distill
+    from detente.training.news_pool import PoolItem
+
+    def fake_pool(shared):
+        items = []
+        for n in range(400):
+            article = f"bbcnpr:a{n}"
+            text = f"Talks on a ceasefire resumed, report {n}." if n % 2 else f"Rain fell, day {n}."
+            items.append(PoolItem({"article": article, "conflict": "israel_gaza"}, text))
+        return items
+
+    monkeypatch.setattr(distill, "build_pool", fake_pool)
+    texts = distill.sample_texts(Path("."), max_sentences=40, keyword_share=0.75, seed=1)
+    assert len(texts) == 40
+    assert sum("ceasefire" in t for t in texts) == 30
+    by_text = {item.text: item.article for item in fake_pool(None)}
+    assert all(split_of_article(by_text[t]) == "train" for t in texts)

@@ -96,7 +96,7 @@ _NEEDS = {
     "continued": r"\s*[.:,]?\s*\x00",
     "rejected": r".{0,60}?\x00",
     "dismissed": r".{0,60}?\x00",
-    "accused": r".{0,80}?\x00",
+    "accused": r".{0,80}?(\x00|\bof\b)",
     "hailed": r".{0,60}?\x00",
     "welcomed": r".{0,60}?\x00",
 }
@@ -108,7 +108,7 @@ _ACCORDING_RE = re.compile(r"\baccording to\s+([^,;:\x00]+?)\s*(?=[,;:!?]|\.?$)"
 _AUX = re.compile(
     r"\s+(has|have|had|also|later|earlier|previously|repeatedly|again|then|once|publicly"
     r"|privately|flatly|firmly|reportedly|quickly|himself|herself|itself|themselves|further"
-    r"|recently|had earlier|has long|have long|will|would|did|does|do|not|never|on \w+day"
+    r"|recently|had earlier|has long|have long|will|would|did|does|do|on \w+day"
     r"|last (week|month|year|night|\w+day)|this (week|month|year)|on (Monday|Tuesday|Wednesday"
     r"|Thursday|Friday|Saturday|Sunday)|today|yesterday|late \w+|in a statement)$",
     re.IGNORECASE,
@@ -125,7 +125,7 @@ _BAD_WORDS = {
     "although", "though", "than", "as", "to", "this", "these", "those", "there", "here", "we",
     "i", "you", "me", "us", "him", "them", "our", "my", "your", "it", "said", "says", "told",
     "after", "before", "since", "until", "by", "into", "over", "about", "but", "also",
-    "no", "any", "such", "very", "more", "most",
+    "no", "any", "such", "very", "more", "most", "never",
 }  # fmt: skip
 _PRONOUNS = {"he": "person", "she": "person", "they": "group", "it": "group"}
 _SPEAKER_NOUNS = (
@@ -164,6 +164,16 @@ _NOT_FIRST = {
     "the", "a", "an", "united", "european", "state", "foreign", "defense", "defence", "prime",
     "white", "red", "north", "south", "east", "west", "new", "human", "national", "security",
 }  # fmt: skip
+_COMMON_STARTS = {
+    "local", "senior", "several", "some", "many", "two", "three", "four", "other", "western",
+    "regional", "military", "government", "top", "both", "most", "unnamed", "foreign",
+}  # fmt: skip
+_BODY_REF = re.compile(
+    r"the\s+(organi[sz]ation|agency|group|ministry|body|alliance|bloc|company|charity|army"
+    r"|government|council|committee|union|office|department)",
+    re.IGNORECASE,
+)
+_PAIR_RE = re.compile(r"\b([A-Z][\w'’-]+)[ \t]+(?=([A-Z][\w'’-]+)\b)")
 _DOC_WORDS = re.compile(
     r"\s+(estimates?|figures|data|statistics|records|reports?|a statement|statement|count"
     r"|tally|assessment)$",
@@ -181,6 +191,8 @@ _HEADLINE_START = re.compile(rf"^((?:{_CAP}\s+){{0,3}}?{_CAP})\s+({_HEADLINE_VER
 _HEADLINE_COLON = re.compile(rf"^((?:{_CAP}\s+){{0,2}}{_CAP})\s*:\s+\S")
 _OPENERS = {"“": "”", "«": "»", "„": "“"}
 _CLOSERS = {"”", "»"}
+_QUOTE_CHARS = {'"', "“", "”", "«", "»", "„"}
+_QUOTE_SPLIT = re.compile(r'(["“”«»„])')
 
 
 # --------------------------------------------------------------------------- quotations
@@ -192,25 +204,28 @@ def _mask_quotes(text: str, inside: bool) -> tuple[str, list[str], bool]:
     Straight double quotes toggle; curly and guillemet quotes open and close explicitly.
     `inside` says whether the sentence starts within a quotation left open before it.
     """
-    frame: list[str] = []
+    frame: list[str] = ["\x00"] if inside else []
     spans: list[str] = []
     current: list[str] = []
-    if inside:
-        frame.append("\x00")
-    for char in text:
-        opening = char in _OPENERS or (char == '"' and not inside)
-        closing = char in _CLOSERS or (char == '"' and inside)
-        if closing and inside:
-            inside = False
-            spans.append("".join(current))
-            current = []
-        elif opening and not inside:
-            inside = True
-            frame.append("\x00")
+    for piece in _QUOTE_SPLIT.split(text):
+        if piece in _QUOTE_CHARS:
+            opening = piece in _OPENERS or (piece == '"' and not inside)
+            closing = piece in _CLOSERS or (piece == '"' and inside)
+            if closing and inside:
+                inside = False
+                spans.append("".join(current))
+                current = []
+            elif opening and not inside:
+                inside = True
+                frame.append("\x00")
+            elif inside:
+                current.append(piece)
+            else:
+                frame.append(piece)
         elif inside:
-            current.append(char)
+            current.append(piece)
         else:
-            frame.append(char)
+            frame.append(piece)
     if inside:
         spans.append("".join(current))
     return " ".join("".join(frame).split()), spans, inside
@@ -255,9 +270,27 @@ def _is_cap(word: str) -> bool:
 class _Names:
     """The people and bodies of one article, with their canonical names."""
 
-    def __init__(self) -> None:
+    def __init__(self, text: str = "") -> None:
         self.entities: dict[str, _Entity] = {}
         self.full_names: dict[str, set[str]] = {}  # surname -> full names
+        self.text = text  # the article's body sentences, to look full names up in
+        self._pairs: dict[str, set[str]] | None = None  # word -> capitalised words before it
+
+    def full_name_in_text(self, surname: str) -> str | None:
+        """The one `First Surname` in the article (`Ruth Okafor` for `Okafor`), else None."""
+        if self._pairs is None:
+            self._pairs = {}
+            for match in _PAIR_RE.finditer(self.text):
+                self._pairs.setdefault(match.group(2), set()).add(match.group(1))
+        firsts = set()
+        for first in self._pairs.get(surname, ()):
+            lowered = first.lower().rstrip(".")
+            if lowered in _NOT_FIRST or lowered in _ORG_WORDS or _TITLE_RE.match(first):
+                continue
+            if _ROLE_RE.fullmatch(lowered) or lowered in _COMMON_STARTS or first.endswith("s"):
+                continue
+            firsts.add(first)
+        return f"{firsts.pop()} {surname}" if len(firsts) == 1 else None
 
     def add_full_name(self, name: str, role: str | None = None) -> None:
         tokens = name.split()
@@ -296,6 +329,11 @@ class _Names:
         if len(tokens) >= 2 and f"p:{' '.join(tokens)}" in self.entities:
             return f"p:{' '.join(tokens)}"
         candidates = self.full_names.get(tokens[-1], set())
+        if len(tokens) == 1 and not candidates:
+            full = self.full_name_in_text(tokens[0])
+            if full is not None:
+                self.add_full_name(full)
+                candidates = self.full_names.get(tokens[-1], set())
         if len(tokens) == 1 and len(candidates) == 1:
             return f"p:{next(iter(candidates))}"
         return None
@@ -309,12 +347,18 @@ class _Names:
         with_article = [f for f in entity.forms if f.lower().startswith("the ")]
         best = with_article[0] if with_article else entity.forms[0]
         first, _, rest = best.partition(" ")
-        return f"{first.lower()} {rest}" if first in {"The", "A", "An"} and rest else best
+        common = first in {"The", "A", "An"} or first.lower() in _COMMON_STARTS
+        if common or _SPEAKER_NOUN_RE.fullmatch(first) and first.lower() != "kremlin":
+            return f"{first.lower()} {rest}".strip()
+        return best
 
     def register(self, np: str) -> str:
         """The key of the speaker a noun phrase names, creating it when new."""
         np = np.strip(" ,")
         name = _person_name(np)
+        lone = name is not None and len(name.split()) == 1 and self.person_key(name) is None
+        if lone and not _role_before(np, str(name)):
+            name = None  # "Arvania", "Switzerland": a lone unknown name is taken as a body
         if name is not None:
             key = self.person_key(name)
             if key is None:
@@ -482,7 +526,9 @@ class RuleAttributor:
         self, text: str, segments: Sequence[Segment], skip: Sequence[bool] | None = None
     ) -> list[Attribution]:
         skip = list(skip) if skip is not None else [False] * len(segments)
-        names = _Names()
+        names = _Names(
+            "\n".join(s.text for s, skipped in zip(segments, skip, strict=True) if not skipped)
+        )
         sentences: list[_Sentence] = []
         inside, paragraph = False, None
         for index, seg in enumerate(segments):
@@ -532,6 +578,11 @@ class RuleAttributor:
             match = pattern.search(text)
             if match:
                 np = match.group(1)
+                role = _ROLE_RE.search(np.lower())
+                if role and _person_name(np) is None:
+                    holders = [e.key for e in names.entities.values() if role.group(1) in e.roles]
+                    if len(holders) == 1:
+                        return _Own(holders[0], np, "headline")
                 return _Own(names.register(np), np, "headline")
         return None
 
@@ -583,17 +634,22 @@ class RuleAttributor:
         """Remember a known person or body that opens the sentence (for later pronouns)."""
         frame = _INTRO.sub("", sentence.frame)
         run = _NAME_RUN.match(frame)
-        if run:
-            key = names.person_key(run.group(0))
-            if key is None and f"g:{run.group(0).lower()}" in names.entities:
-                key = f"g:{run.group(0).lower()}"
-            sentence.subject = key
+        if run and f"g:{run.group(0).lower()}" in names.entities:
+            sentence.subject = f"g:{run.group(0).lower()}"
+            return
+        for match in _NAME_RUN.finditer(frame):
+            key = names.person_key(match.group(0).split()[-1])
+            if key is not None:
+                sentence.subject = key
+                return
 
     @staticmethod
     def _resolve_reference(np: str, names: _Names, before: list[_Sentence]) -> str | None:
         """The key a pronoun or `the spokesman` refers to, when the rule is safe; else None."""
         kind = _PRONOUNS.get(np.lower())
         role = _definite_role(np)
+        if _BODY_REF.fullmatch(np.strip()):
+            kind = "group"
         if kind is None and role is None:
             return None
         for sentence in reversed(before[-PRONOUN_WINDOW:]):
@@ -644,7 +700,11 @@ class RuleAttributor:
 
 def _definite_role(np: str) -> str | None:
     """`the spokesman` -> `spokesman`; `the Kremlin spokesman` -> `spokesman`; else None."""
-    match = re.fullmatch(rf"the\s+(?:[\w.'’-]+\s+){{0,2}}?({_ROLES})", np.strip(), re.IGNORECASE)
+    match = re.fullmatch(
+        rf"(?:the|its|his|her|their)\s+(?:[\w.'’-]+\s+){{0,2}}?({_ROLES})",
+        np.strip(),
+        re.IGNORECASE,
+    )
     return match.group(1).lower().rstrip(".") if match else None
 
 

@@ -174,3 +174,12 @@ def test_distill_samples_train_split_keyword_sentences_first(monkeypatch) -> Non
     assert sum("ceasefire" in t for t in texts) == 30
     by_text = {item.text: item.article for item in fake_pool(None)}
     assert all(split_of_article(by_text[t]) == "train" for t in texts)
+
+
+def test_label_agreement_counts_equal_argmax(tiny_model_dir) -> None:
+    from detente.model.backends import load_predictor
+    from detente.training.distill import label_agreement
+
+    predictor = load_predictor(tiny_model_dir)
+    result = label_agreement(predictor, predictor, ["Talks resumed.", "Shelling went on."], 8)
+    assert result == {"n": 2.0, "stance": 1.0, "sentiment": 1.0}

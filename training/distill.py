@@ -11,6 +11,12 @@ teacher scores them and the file gets one line per sentence, `{"text", "target",
 "stance_probs", "sentiment_probs"}`, which the `soft` corpus format reads (configs/default.yaml).
 The file holds text of ../shared, so it lives under runs/ (ignored by git) and is rebuilt by
 `make model`. It is written to a temporary name and renamed when complete.
+
+    python -m detente.training.distill --teacher accurate --agreement-with default \
+        --max-sentences 2000
+
+instead measures how often a student's labels equal the teacher's on pool sentences of
+dev-split articles (which neither model was trained on), and prints it as JSON.
 """
 
 from __future__ import annotations
@@ -28,12 +34,14 @@ from detente.training.negotiation_corpus import TARGET, split_of_article
 from detente.training.news_pool import build_pool
 
 
-def sample_texts(shared: Path, max_sentences: int, keyword_share: float, seed: int) -> list[str]:
-    """Distinct train-split pool sentences: keyword ones first, up to the share, then others."""
+def sample_texts(
+    shared: Path, max_sentences: int, keyword_share: float, seed: int, split: str = "train"
+) -> list[str]:
+    """Distinct pool sentences of `split` articles: keyword ones up to the share, then others."""
     seen: set[str] = set()
     keyword, other = [], []
     for item in build_pool(shared):
-        if split_of_article(item.article) != "train" or item.text.lower() in seen:
+        if split_of_article(item.article) != split or item.text.lower() in seen:
             continue
         seen.add(item.text.lower())
         (keyword if KEYWORDS.search(item.text) else other).append(item.text)
@@ -46,6 +54,17 @@ def sample_texts(shared: Path, max_sentences: int, keyword_share: float, seed: i
     return chosen
 
 
+def label_agreement(student, teacher, texts: list[str], batch_size: int) -> dict[str, float]:
+    """Share of `texts` where the student's argmax label equals the teacher's, per head."""
+    targets = [TARGET] * len(texts)
+    ours = student.predict_probs(texts, targets, batch_size=batch_size, show_progress=True)
+    theirs = teacher.predict_probs(texts, targets, batch_size=batch_size, show_progress=True)
+    out: dict[str, float] = {"n": float(len(texts))}
+    for head, a, b in zip(("stance", "sentiment"), ours, theirs, strict=True):
+        out[head] = float((a.argmax(1) == b.argmax(1)).mean())
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m detente.training.distill", description=__doc__)
     parser.add_argument("--teacher", default="accurate", help="teacher model dir or 'accurate'")
@@ -55,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keyword-share", type=float, default=0.6)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--agreement-with",
+        default=None,
+        help="a student model: print its label agreement with the teacher on dev-split "
+        "pool sentences instead of writing soft labels",
+    )
     args = parser.parse_args(argv)
     if not args.shared.is_dir():
         print(f"error: shared data dir not found: {args.shared}", file=sys.stderr)
@@ -72,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     ):
         print("error: the teacher's label order differs from the student's", file=sys.stderr)
         return 2
+    if args.agreement_with:
+        student = load_predictor(args.agreement_with, backend="torch")
+        texts = sample_texts(args.shared, args.max_sentences, args.keyword_share, args.seed, "dev")
+        result = label_agreement(student, teacher, texts, args.batch_size)
+        print(json.dumps({"student": args.agreement_with, "teacher": args.teacher, **result}))
+        return 0
     texts = sample_texts(args.shared, args.max_sentences, args.keyword_share, args.seed)
     print(f"teacher {args.teacher}: labelling {len(texts)} train-split sentences", file=sys.stderr)
     stance, sentiment = teacher.predict_probs(

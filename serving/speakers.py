@@ -39,6 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Protocol
 
 from detente.serving.segment import Segment
@@ -544,7 +545,8 @@ class RuleAttributor:
             if sentence.index == headline:
                 sentence.own = self._headline(sentence.frame, names)
             else:
-                sentence.own = self._own(sentence, names, body[:position])
+                window = body[max(0, position - PRONOUN_WINDOW) : position]
+                sentence.own = self._own(sentence, names, window)
         self._continue_quotes(body)
         results: list[Attribution] = []
         for sentence in sentences:
@@ -686,7 +688,7 @@ class RuleAttributor:
                 quoting = _is_quote(previous.spans) or previous.ends_inside
                 if (same or quoting) and previous.own.how != "headline":
                     source = previous.own
-            for later in body[position + 1 :] if source is None else []:
+            for later in islice(body, position + 1, None) if source is None else ():
                 if later.paragraph != sentence.paragraph:
                     break
                 if later.own is not None:

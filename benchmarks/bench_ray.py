@@ -24,6 +24,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -55,18 +56,46 @@ def time_local(model: Path, articles: list[str], threads: int) -> dict[str, Any]
     return {"seconds": seconds, "load_seconds": load, "sentences": sentences}
 
 
+def actor_rss_mib() -> dict[str, float]:
+    """Resident memory of each Ray Data scoring actor running now (by pid)."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            title = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if proc.name.isdigit() and b"MapWorker" in title:
+            rss = common.proc_status(proc.name).get("VmRSS")
+            if rss:
+                found[proc.name] = rss
+    return found
+
+
 def time_ray(model: Path, source: Path, workers: int) -> dict[str, Any]:
     from detente.serving.ray_batch import run_batch
 
     out = Path(tempfile.mkdtemp(prefix="bench-ray-out-"))
+    peak: dict[str, float] = {}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.5):
+            for pid, rss in actor_rss_mib().items():
+                peak[pid] = max(peak.get(pid, 0.0), rss)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     try:
         summary = run_batch(source, out, model=model, workers=workers, report=print)
     finally:
+        stop.set()
+        sampler.join()
         shutil.rmtree(out, ignore_errors=True)
     return {
         "seconds": summary.seconds,
         "sentences": summary.sentences,
         "files": summary.files_scored,
+        "actor_peak_rss_mib": max(peak.values(), default=None),
     }
 
 
@@ -136,14 +165,24 @@ def main() -> None:
 
     local_best = max(len(articles) / r["seconds"] for r in rows if r["contender"].startswith("l"))
     print()
-    print("| contender | seconds | articles/s | sentences/s | vs best local |")
-    print("|---|---|---|---|---|")
+    print(
+        "| contender | seconds | articles/s | vs best local | articles/s less the fixed cost "
+        "| actor peak RSS |"
+    )
+    print("|---|---|---|---|---|---|")
     for row in rows:
         rate = len(articles) / row["seconds"]
         row["articles_per_s"] = rate
+        steady, rss = "-", "-"
+        if row["contender"].startswith("ray"):
+            if row["seconds"] > overhead:
+                row["articles_per_s_less_fixed"] = len(articles) / (row["seconds"] - overhead)
+                steady = f"{row['articles_per_s_less_fixed']:.1f}"
+            if row.get("actor_peak_rss_mib"):
+                rss = f"{row['actor_peak_rss_mib']:.0f} MiB"
         print(
-            f"| {row['contender']} | {row['seconds']:.1f} | {rate:.1f} | "
-            f"{row['sentences'] / row['seconds']:.0f} | {rate / local_best:.2f}x |"
+            f"| {row['contender']} | {row['seconds']:.1f} | {rate:.2f} | "
+            f"{rate / local_best:.2f}x | {steady} | {rss} |"
         )
     print(
         f"\nray start {ray_start:.1f} s (once); fixed cost of a job {overhead:.1f} s (in the ray rows)"

@@ -524,6 +524,8 @@ class _OpenFile:
         """Close the staging file and give it its final name."""
         self._flush()
         self.writer.close()
+        with open(self.item.staging, "rb") as handle:  # on disk before it has its final name
+            os.fsync(handle.fileno())
         os.replace(self.item.staging, self.item.output)
 
     def discard(self) -> None:
@@ -618,9 +620,12 @@ def run_batch(
             )
         return open_files[path]
 
+    finished: set[str] = set()
+
     def end(path: str, expected: int) -> None:
         state = opened(path)
         del open_files[path]
+        finished.add(path)
         name = str(state.item.path)
         if not state.errors and state.articles != expected:
             state.errors.append(f"{name}: {state.articles} of {expected} articles came back")
@@ -667,6 +672,11 @@ def run_batch(
                         elif kind == "end":
                             end(path, lines[j])
                 start = i
+        unfinished = [item for path, item in by_path.items() if path not in finished]
+        for item in unfinished:  # never expected: every file ends with an "end" row
+            report(f"{item.path}: its last rows did not come back; run again to redo it")
+            summary.files_failed += 1
+            summary.failed.append(item.relative)
     finally:
         for state in open_files.values():  # interrupted, or failed: nothing half-written stays
             state.discard()

@@ -134,7 +134,7 @@ def batch(
     except KeyboardInterrupt:
         typer.echo("interrupted; completed files are kept, run again to resume", err=True)
         raise typer.Exit(130) from None
-    except Exception as exc:
+    except (ray_batch.import_ray().exceptions.RayError, OSError) as exc:  # else: a bug, traceback
         raise CliError(f"the Ray run failed ({_last_line(exc)}); run again to resume") from None
     finally:
         if started:

@@ -41,11 +41,9 @@ from pathlib import Path
 from typing import Any
 
 from detente.training.negotiation_corpus import (
-    HARD_CASES,
-    SENTIMENTS,
-    STANCES,
     CorpusError,
     SourceCache,
+    check_labels,
     read_entries,
     read_jsonl,
     resolve_reference,
@@ -181,14 +179,9 @@ def _ordered(ref: dict[str, Any], label: dict[str, Any], list_name: str) -> dict
 
 
 def _check_label(label: dict[str, Any], where: str) -> None:
-    if label.get("stance") not in STANCES:
-        raise CorpusError(f"{where}: stance {label.get('stance')!r} not in {STANCES}")
-    if label.get("sentiment") not in SENTIMENTS:
-        raise CorpusError(f"{where}: sentiment {label.get('sentiment')!r} not in {SENTIMENTS}")
+    check_labels(label, where)
     if label.get("conflict") not in (None, *CONFLICTS):
         raise CorpusError(f"{where}: conflict {label.get('conflict')!r} not in {CONFLICTS}")
-    if label.get("hard_case") not in (None, *HARD_CASES):
-        raise CorpusError(f"{where}: hard_case {label.get('hard_case')!r} not in {HARD_CASES}")
 
 
 def ingest(args: argparse.Namespace) -> int:

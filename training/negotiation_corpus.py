@@ -229,11 +229,14 @@ def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return rows
 
 
-def _check_labels(obj: dict[str, Any], where: str) -> None:
+def check_labels(obj: dict[str, Any], where: str) -> None:
+    """Stance and sentiment are known labels, and hard_case (if present) is null or a known tag."""
     if obj.get("stance") not in STANCES:
         raise CorpusError(f"{where}: stance {obj.get('stance')!r} not in {STANCES}")
     if obj.get("sentiment") not in SENTIMENTS:
         raise CorpusError(f"{where}: sentiment {obj.get('sentiment')!r} not in {SENTIMENTS}")
+    if obj.get("hard_case") is not None and obj["hard_case"] not in HARD_CASES:
+        raise CorpusError(f"{where}: hard_case {obj['hard_case']!r} not null or in {HARD_CASES}")
 
 
 def _check_keys(
@@ -262,13 +265,11 @@ def validate_written(obj: dict[str, Any], where: str) -> None:
         raise CorpusError(f"{where}: id {ident!r} is not w<PART>-<4 digits>")
     where = f"{where} (id {ident})"
     _nonempty_str(obj, "text", where)
-    _check_labels(obj, where)
+    check_labels(obj, where)
     _nonempty_str(obj, "conflict", where)
     _nonempty_str(obj, "group", where)
     if obj["form"] not in FORMS:
         raise CorpusError(f"{where}: form {obj['form']!r} not in {FORMS}")
-    if obj["hard_case"] is not None and obj["hard_case"] not in HARD_CASES:
-        raise CorpusError(f"{where}: hard_case {obj['hard_case']!r} not null or in {HARD_CASES}")
 
 
 def validate_ref(obj: dict[str, Any], where: str) -> str:
@@ -288,9 +289,7 @@ def validate_ref(obj: dict[str, Any], where: str) -> str:
     _nonempty_str(obj, "article", where)
     if not isinstance(obj["sha1"], str) or not _SHA1_RE.match(obj["sha1"]):
         raise CorpusError(f"{where}: sha1 {obj['sha1']!r} is not {SHA1_PREFIX_LEN} lowercase hex")
-    _check_labels(obj, where)
-    if obj.get("hard_case") is not None and obj["hard_case"] not in HARD_CASES:
-        raise CorpusError(f"{where}: hard_case {obj['hard_case']!r} not null or in {HARD_CASES}")
+    check_labels(obj, where)
     for key in ("conflict", "list"):
         if key in obj:
             _nonempty_str(obj, key, where)

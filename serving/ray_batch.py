@@ -48,8 +48,7 @@ ARTICLES_PER_BATCH = 32  # articles per map_batches call on an actor
 ROWS_PER_GROUP = 8192  # output Parquet row group size (sentences)
 ERRORS_SHOWN_PER_FILE = 5
 READ_CHUNK_BYTES = 1 << 20
-LOCAL_START_ATTEMPTS = 2
-AGENT_REGISTER_TIMEOUT_MS = 180_000
+LOCAL_START_ATTEMPTS = 3
 
 # The article fields not put on sentence rows: exploded, or too big to repeat per sentence.
 ARTICLE_FIELDS_LEFT_OUT = {"sentences", "text", "summary"}
@@ -479,14 +478,14 @@ def start_ray(address: str | None, num_cpus: int | None = None) -> bool:
     if address:
         ray.init(address=address, **options)
         return True
-    # The raylet waits this long for its agent processes (default 30 s), which a busy machine
-    # can exceed at start-up; the local instance's processes inherit the environment.
-    os.environ.setdefault("RAY_agent_register_timeout_ms", str(AGENT_REGISTER_TIMEOUT_MS))
+    # The raylet gives its Python agents a hard-coded 15 s to report their ports and exits
+    # when they are slower, as on a machine whose cores are busy (ray-project/ray#65983): try
+    # again a few times before giving up.
     for attempt in range(LOCAL_START_ATTEMPTS):
         try:
             ray.init(num_cpus=num_cpus, **options)
             return True
-        except Exception as exc:  # Ray gives its raylet 30 s to register: a busy machine
+        except Exception as exc:
             ray.shutdown()
             if attempt + 1 == LOCAL_START_ATTEMPTS or "timed out during startup" not in str(exc):
                 raise

@@ -21,10 +21,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from detente.serving.limits import DEFAULT_MAX_PENDING, DEFAULT_TIMEOUT_S, WorkLimiter
 from detente.serving.results import ArticleResult
 from detente.serving.scorer import Article, Scorer
 
@@ -179,9 +182,16 @@ def create_app(
     model: ModelSource,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_batch: int = DEFAULT_MAX_BATCH,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    max_pending: int = DEFAULT_MAX_PENDING,
 ) -> FastAPI:
-    """The FastAPI app around a Scorer, a predictor, or a function that loads one."""
+    """The FastAPI app around a Scorer, a predictor, or a function that loads one.
+
+    Limits per request: `max_bytes` of body (413), `max_batch` articles (422), `timeout_s`
+    seconds until the answer (504), `max_pending` requests admitted at once (503): see limits.py.
+    """
     holder = _ModelHolder(model)
+    limiter = WorkLimiter(holder.lock, timeout_s, max_pending)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):
@@ -202,6 +212,14 @@ def create_app(
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         details, message = _field_errors(exc)
         return JSONResponse(status_code=422, content={"detail": details, "error": message})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Any:
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            message = "body: not JSON text (bytes that are not UTF-8)"
+            detail = [{"type": "json_invalid", "loc": ["body"], "msg": message}]
+            return JSONResponse(status_code=422, content={"detail": detail, "error": message})
+        return await http_exception_handler(request, exc)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, str]:
@@ -224,18 +242,20 @@ def create_app(
                 "sentiment_labels": list(config.sentiment_labels),
                 "max_bytes": max_bytes,
                 "max_batch": max_batch,
+                "timeout_s": timeout_s,
+                "max_pending": max_pending,
             }
         )
 
     @app.post("/v1/score", response_model=ArticleResult, tags=["scoring"])
-    def score(request: ScoreRequest) -> ArticleResult:
+    async def score(request: ScoreRequest) -> ArticleResult:
         """Score one article: its sentences with offsets, labels and probabilities, a summary."""
         scorer = holder.require()
-        with holder.lock:
-            return next(iter(scorer.score_articles([_article(request)])))
+        article = _article(request)
+        return await limiter.run(lambda: next(iter(scorer.score_articles([article]))))
 
     @app.post("/v1/score/batch", response_model=BatchResponse, tags=["scoring"])
-    def score_batch(request: BatchRequest) -> BatchResponse:
+    async def score_batch(request: BatchRequest) -> BatchResponse:
         """Score several articles; results come back in request order."""
         if len(request.articles) > max_batch:
             raise RequestValidationError(
@@ -249,12 +269,13 @@ def create_app(
             )
         scorer = holder.require()
         articles = [_article(article) for article in request.articles]
-        with holder.lock:
-            results = list(
+        results = await limiter.run(
+            lambda: list(
                 scorer.score_articles(
                     articles, target=request.target, sentiment_target=request.sentiment_target
                 )
             )
+        )
         return BatchResponse(results=results)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

@@ -28,6 +28,13 @@ def serve(
         int, typer.Option("--max-batch", help="Most articles in one batch request.")
     ] = 64,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences per batch.")] = 32,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds a scoring request may take (else 504).")
+    ] = 60.0,
+    max_pending: Annotated[
+        int,
+        typer.Option("--max-pending", help="Scoring requests admitted at once (else 503)."),
+    ] = 32,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Serve the scoring API, its docs (/docs) and the page (/) over HTTP."""
@@ -39,9 +46,13 @@ def serve(
 
     if not 0 <= port <= 65535:
         raise CliError(f"--port {port} is not a port number")
-    if max_bytes < 1 or max_batch < 1 or batch_size < 1:
-        raise CliError("--max-bytes, --max-batch and --batch-size must be positive")
+    if min(max_bytes, max_batch, batch_size, max_pending) < 1 or not timeout > 0:
+        raise CliError(
+            "--max-bytes, --max-batch, --batch-size, --max-pending and --timeout must be positive"
+        )
     scorer = load_scorer_or_exit(model, backend, batch_size)
-    app = create_app(scorer, max_bytes=max_bytes, max_batch=max_batch)
+    app = create_app(
+        scorer, max_bytes=max_bytes, max_batch=max_batch, timeout_s=timeout, max_pending=max_pending
+    )
     typer.echo(f"detente: serving on http://{host}:{port} (docs: /docs, page: /)", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -49,3 +49,22 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_base: Path) ->
     config = DetenteModel.new_config(str(tiny_base), max_length=64)
     model = DetenteModel.from_base(config)
     return save_model(model, load_tokenizer(tiny_base), tmp_path_factory.mktemp("m") / "tiny")
+
+
+def _hypothesis_profiles() -> None:
+    """Property tests run few examples by default; DETENTE_HYPOTHESIS_PROFILE=thorough runs many."""
+    import os
+
+    from hypothesis import HealthCheck, settings
+
+    lenient = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+    settings.register_profile(
+        "default", max_examples=25, deadline=None, suppress_health_check=lenient
+    )
+    settings.register_profile(
+        "thorough", max_examples=1000, deadline=None, suppress_health_check=lenient
+    )
+    settings.load_profile(os.environ.get("DETENTE_HYPOTHESIS_PROFILE", "default"))
+
+
+_hypothesis_profiles()

@@ -426,7 +426,7 @@ def test_loader_error_names_refs_file_and_line(corpus: Path, shared: Path):
 
 def test_missing_shared_is_an_error_unless_allowed(corpus: Path, tmp_path: Path, caplog):
     for missing in (None, tmp_path / "nowhere"):
-        with pytest.raises(CorpusError, match="allow_missing_shared"):
+        with pytest.raises(CorpusError, match="need the public corpora at ../shared/data"):
             load_negotiation_corpus(corpus, missing, "train")
     with caplog.at_level(logging.WARNING):
         records = load_negotiation_corpus(corpus, None, "all", allow_missing_shared=True)

@@ -511,11 +511,13 @@ def load_negotiation_corpus(
     have_shared = _shared_available(shared_data_dir)
     if refs and not have_shared:
         message = (
-            f"shared data dir {shared_data_dir!r} not found: cannot resolve {len(refs)} "
+            f"shared data dir {str(shared_data_dir)!r} not found: cannot resolve {len(refs)} "
             f"references under {Path(corpus_dir) / REFS_DIR}"
         )
         if not allow_missing_shared:
-            raise CorpusError(message + " (pass allow_missing_shared=True to skip them)")
+            raise CorpusError(
+                message + " (they need the public corpora at ../shared/data beside the project)"
+            )
         logger.warning("%s; skipping them, only written statements are loaded", message)
     cache = SourceCache()
     records: list[Record] = []

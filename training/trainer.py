@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
 from detente.model.config import DetenteConfig
+from detente.model.manifest import write_manifest
 from detente.model.modeling import IGNORE, DetenteModel, load_tokenizer
 from detente.model.predict import TorchPredictor, encode_pairs, set_threads
 from detente.model.serialization import replace_directory, save_model
@@ -369,6 +370,7 @@ class Trainer:
         (staging / "train_config.yaml").write_text(
             yaml.safe_dump(self.config.to_dict(), sort_keys=False), "utf-8"
         )
+        write_manifest(staging)  # again, now that the run's files are in
         replace_directory(staging, self.output_dir)
         shutil.rmtree(self.work_dir, ignore_errors=True)
         return summary

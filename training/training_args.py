@@ -144,6 +144,8 @@ def load_config(path: str | Path) -> ExperimentConfig:
         raise DataError(f"{path}: config file not found") from None
     except yaml.YAMLError as exc:
         raise DataError(f"{path}: invalid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise DataError(f"{path}: a config must be a YAML mapping, got {type(raw).__name__}")
     raw = dict(raw)
     model = _build(ModelArguments, raw.pop("model", {}) or {}, f"{path}: model")
     training = _build(TrainingArguments, raw.pop("training", {}) or {}, f"{path}: training")

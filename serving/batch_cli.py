@@ -53,7 +53,7 @@ def batch(
         int, typer.Option("--cpus-per-worker", help="CPUs (and torch threads) per actor.")
     ] = 1,
     model: Annotated[
-        str, typer.Option("--model", "-m", help="Model directory, or 'default'.")
+        str, typer.Option("--model", "-m", help="Model directory, 'default' or 'accurate'.")
     ] = "default",
     batch_size: Annotated[int, typer.Option("--batch-size", help="Sentences per batch.")] = 32,
     backend: Annotated[

@@ -84,7 +84,7 @@ def default_check_files() -> list[Path]:
 
 def export(
     model: Annotated[
-        str, typer.Option("--model", "-m", help="Model directory, or 'default'.")
+        str, typer.Option("--model", "-m", help="Model directory, 'default' or 'accurate'.")
     ] = "default",
     output: Annotated[
         Path | None,

@@ -716,7 +716,7 @@ def score(
         ),
     ] = None,
     model: Annotated[
-        str, typer.Option("--model", "-m", help="Model directory, or 'default'.")
+        str, typer.Option("--model", "-m", help="Model directory, 'default' or 'accurate'.")
     ] = "default",
     target: Annotated[
         str | None,

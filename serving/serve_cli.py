@@ -18,7 +18,7 @@ def serve(
     ),
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     model: Annotated[
-        str, typer.Option("--model", "-m", help="Model directory, or 'default'.")
+        str, typer.Option("--model", "-m", help="Model directory, 'default' or 'accurate'.")
     ] = "default",
     backend: Annotated[str, typer.Option(help="Inference backend.")] = "torch",
     max_bytes: Annotated[

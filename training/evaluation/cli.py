@@ -22,7 +22,7 @@ def evaluate(
         ),
     ],
     model: Annotated[
-        str, typer.Option("--model", "-m", help="Model directory, or 'default'.")
+        str, typer.Option("--model", "-m", help="Model directory, 'default' or 'accurate'.")
     ] = "default",
     target: Annotated[
         str | None, typer.Option("--target", "-t", help="Score every record with this target.")

@@ -183,3 +183,16 @@ def test_label_agreement_counts_equal_argmax(tiny_model_dir) -> None:
     predictor = load_predictor(tiny_model_dir)
     result = label_agreement(predictor, predictor, ["Talks resumed.", "Shelling went on."], 8)
     assert result == {"n": 2.0, "stance": 1.0, "sentiment": 1.0}
+
+
+def test_soft_rows_fill_rows_without_teacher_labels() -> None:
+    from detente.training.trainer import EncodedCorpus, soft_rows
+
+    gold = EncodedCorpus("gold", 1.0, [{}, {}], [0, 1], [0, 1])
+    soft = EncodedCorpus("teacher", 1.0, [{}], [-100], [-100], [[0.25, 0.25, 0.5]], None)
+    rows = [(0, 1), (1, 0)]
+    assert soft_rows(rows, [gold, soft], "stance").tolist() == [
+        [-1.0, -1.0, -1.0],
+        [0.25, 0.25, 0.5],
+    ]
+    assert soft_rows(rows, [gold, soft], "sentiment") is None

@@ -119,6 +119,24 @@ def length_grouped(
     return batches
 
 
+def soft_rows(
+    rows: list[tuple[int, int]], corpora: list[EncodedCorpus], head: str
+) -> torch.Tensor | None:
+    """The teacher probabilities of `rows` for `head` (rows of corpora without them get -1s,
+    which the soft loss skips); None when no row's corpus has soft labels."""
+    tables = [getattr(corpora[c], f"{head}_soft") for c, _ in rows]
+    present = [table for table in tables if table is not None]
+    if not present:
+        return None
+    missing = [-1.0] * len(present[0][0])
+    return torch.tensor(
+        [
+            table[i] if table is not None else missing
+            for table, (_, i) in zip(tables, rows, strict=True)
+        ]
+    )
+
+
 def class_weights(labels: list[int], n: int) -> torch.Tensor | None:
     counts = np.bincount([x for x in labels if x != IGNORE], minlength=n).astype(np.float64)
     if counts.sum() == 0:
@@ -322,14 +340,10 @@ class Trainer:
         batch = tokenizer.pad([corpora[c].features[i] for c, i in rows], return_tensors="pt")
         batch["stance_labels"] = torch.tensor([corpora[c].stance[i] for c, i in rows])
         batch["sentiment_labels"] = torch.tensor([corpora[c].sentiment[i] for c, i in rows])
-        for head, n in (("stance", 3), ("sentiment", 3)):
-            if any(getattr(corpora[c], f"{head}_soft") is not None for c, _ in rows):
-                batch[f"{head}_soft"] = torch.tensor(
-                    [
-                        (getattr(corpora[c], f"{head}_soft") or [[-1.0] * n] * (i + 1))[i]
-                        for c, i in rows
-                    ]
-                )
+        for head in ("stance", "sentiment"):
+            soft = soft_rows(rows, corpora, head)
+            if soft is not None:
+                batch[f"{head}_soft"] = soft
         return {k: v.to(self.device) for k, v in batch.items()}
 
     def _evaluate(self, model, tokenizer, epoch: int, step: int, steps: int) -> dict:
